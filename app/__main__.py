@@ -1,0 +1,37 @@
+"""Entry point: `dockpush` / `python -m app`. Parses arguments, then runs the Textual app."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from app import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line options."""
+    parser = argparse.ArgumentParser(
+        prog="dockpush",
+        description="Publish a Docker image: pick, tag, log in, push with live progress, verify.",
+    )
+    parser.add_argument("--version", action="version", version=f"dockpush {__version__}")
+    parser.add_argument(
+        "-H",
+        "--host",
+        metavar="URL",
+        help="engine to use (like docker -H); default: DOCKER_HOST, current context, socket",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run dockpush."""
+    args = build_parser().parse_args(argv)
+    from app.ui.app import DockpushApp
+
+    DockpushApp(host=args.host).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Test policy: the sandbox gives a real engine, registries and keyring.
+
+Tests that need the engine fail (never skip) under CI=true when it is not reachable.
+Every test gets its own empty DOCKER_CONFIG and dockpush config folder, so no test can
+read or write the user's ~/.docker or settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.harness.sandbox import SandboxInfo
+
+HOW_TO_START = (
+    "the sandbox engine is not reachable; start it with `scripts/sandbox up` and "
+    '`eval "$(scripts/sandbox env)"`, or run everything with `scripts/test`'
+)
+
+
+def _sandbox_info() -> SandboxInfo | None:
+    state = os.environ.get("DOCKPUSH_SANDBOX_DIR")
+    if not state or not (Path(state) / "env.json").exists():
+        return None
+    return SandboxInfo(**json.loads((Path(state) / "env.json").read_text()))
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: engine tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> SandboxInfo:
+    """The running sandbox; fails under CI when it is not there."""
+    found = _sandbox_info()
+    if found is None:
+        _unavailable(HOW_TO_START)
+    assert found is not None
+    try:
+        docker.DockerClient(base_url=found.docker_host, version="auto", timeout=10).ping()
+    except Exception as error:  # any failure means the same thing here
+        _unavailable(f"{HOW_TO_START} ({error})")
+    return found
+
+
+@pytest.fixture(autouse=True)
+def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty docker config and dockpush config folder for every test."""
+    docker_config = tmp_path / "docker-config"
+    docker_config.mkdir()
+    monkeypatch.setenv("DOCKER_CONFIG", str(docker_config))
+    monkeypatch.setenv("DOCKPUSH_CONFIG_DIR", str(tmp_path / "dockpush-config"))
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    monkeypatch.delenv("DOCKER_TLS_VERIFY", raising=False)
+    monkeypatch.delenv("DOCKER_CERT_PATH", raising=False)
+    return docker_config
+
+
+@pytest.fixture
+def engine_client(
+    sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[docker.DockerClient]:
+    """A docker-py client on the sandbox engine (DOCKER_HOST points there too)."""
+    monkeypatch.setenv("DOCKER_HOST", sandbox.docker_host)
+    client = docker.DockerClient(base_url=sandbox.docker_host, version="auto", timeout=120)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for repository names and image seeds."""
+    return uuid.uuid4().hex[:10]

@@ -1,0 +1,1 @@
+"""The test harness: a throwaway Docker world on loopback (engine, registries, keyring)."""

@@ -1,0 +1,61 @@
+"""Build images without running containers: the legacy builder with `FROM scratch` + `COPY`."""
+
+from __future__ import annotations
+
+import io
+import random
+import tarfile
+
+import docker
+
+# Fixed mtime so the same seed gives the same layer bytes on every machine.
+_FIXED_MTIME = 1_700_000_000
+
+
+def _add_file(archive: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = _FIXED_MTIME
+    archive.addfile(info, io.BytesIO(data))
+
+
+def build_context(layer_sizes: list[int], seed: str) -> bytes:
+    """A build context whose Dockerfile makes one layer per size, each of incompressible bytes."""
+    rng = random.Random(seed)
+    dockerfile = ["FROM scratch"]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for index, size in enumerate(layer_sizes):
+            name = f"layer{index}.bin"
+            _add_file(archive, name, rng.randbytes(size))
+            dockerfile.append(f"COPY {name} /data/{name}")
+        dockerfile.append(f'LABEL dockpush.seed="{seed}"')
+        _add_file(archive, "Dockerfile", ("\n".join(dockerfile) + "\n").encode())
+    return buffer.getvalue()
+
+
+def build_image(client: docker.DockerClient, tag: str, layer_sizes: list[int], seed: str) -> str:
+    """Build an image with the legacy builder and return its id.
+
+    Each call with a different seed produces different layer digests, so tests
+    can make images the registry has never seen.
+    """
+    context = build_context(layer_sizes, seed)
+    image, _logs = client.images.build(
+        fileobj=io.BytesIO(context), custom_context=True, tag=tag, rm=True, forcerm=True
+    )
+    return image.id
+
+
+def import_untagged(client: docker.DockerClient, seed: str) -> str:
+    """Import a one-file tarball with no repository name: a dangling image."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        _add_file(archive, "dangling.txt", f"dangling {seed}\n".encode())
+    result = client.api.import_image_from_data(buffer.getvalue())
+    # The engine answers a JSON line with {"status": "sha256:..."}.
+    for line in str(result).splitlines():
+        if "sha256:" in line:
+            start = line.index("sha256:")
+            return line[start : start + 71]
+    raise RuntimeError(f"docker import gave no image id: {result!r}")

@@ -1,0 +1,421 @@
+"""A private, throwaway Docker world on loopback.
+
+Usage: `python -m tests.harness.sandbox up|down|env|status` (or `scripts/sandbox ...`).
+
+It runs its own dockerd (own data-root, exec-root, pidfile and socket), two reference
+registries (one open, one behind htpasswd basic auth), and a session D-Bus with an
+unlocked gnome-keyring, all under one state folder. It never touches a system engine,
+/var/run/docker.sock, ~/.docker or the user's keyring: everything it starts gets a
+HOME, DOCKER_CONFIG and D-Bus of its own. `down` stops exactly the processes it
+started, by their recorded pids, and removes the state folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+STATE_DIR = Path(os.environ.get("DOCKPUSH_SANDBOX_DIR", "/tmp/dockpush-sandbox"))
+OPEN_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_OPEN_PORT", "47501"))
+AUTH_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_AUTH_PORT", "47502"))
+TEST_USER = "dockpush"
+# A known, recognisable test password: scripts/try shows it, and the secret-scan
+# tests search every output for it.
+TEST_PASSWORD = "sandbox-Pa55-7f3a9c"
+KEYRING_PASSWORD = "sandbox-keyring-unlock"
+
+# Debian packages per command the sandbox runs.
+REQUIRED_COMMANDS = {
+    "dockerd": "docker.io",
+    "docker-registry": "docker-registry",
+    "dbus-daemon": "dbus",
+    "gnome-keyring-daemon": "gnome-keyring",
+    "docker-credential-secretservice": "golang-docker-credential-helpers",
+}
+
+SEED_IMAGES = {
+    # tag -> (layer sizes in bytes, seed)
+    "dockpush-demo/tiny:1.0": ([64], "tiny"),
+    "dockpush-demo/layers:2.3.1": (
+        [512 * 1024, 3 * 1024 * 1024, 20 * 1024 * 1024, 8 * 1024 * 1024],
+        "layers",
+    ),
+    "dockpush-demo/multi:1.0": ([256 * 1024, 1024 * 1024], "multi"),
+}
+EXTRA_TAGS = {"dockpush-demo/multi:1.0": ["dockpush-demo/multi:1.1", "dockpush-demo/multi:latest"]}
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    """Where the sandbox's parts are: written to env.json for tests and scripts."""
+
+    state_dir: str
+    docker_host: str
+    docker_config: str
+    open_registry: str
+    auth_registry: str
+    user: str
+    password: str
+    dbus_address: str
+    home: str
+
+    def exports(self) -> dict[str, str]:
+        """The environment a shell or a test needs to use the sandbox."""
+        return {
+            "DOCKER_HOST": self.docker_host,
+            "DOCKER_CONFIG": self.docker_config,
+            "DBUS_SESSION_BUS_ADDRESS": self.dbus_address,
+            "DOCKPUSH_SANDBOX_DIR": self.state_dir,
+            "DOCKPUSH_TEST_REGISTRY": self.open_registry,
+            "DOCKPUSH_TEST_AUTH_REGISTRY": self.auth_registry,
+            "DOCKPUSH_TEST_USER": self.user,
+            "DOCKPUSH_TEST_PASSWORD": self.password,
+            "DOCKPUSH_CONFIG_DIR": str(Path(self.home) / "dockpush"),
+        }
+
+
+def info() -> SandboxInfo:
+    """The sandbox's fixed layout under STATE_DIR."""
+    return SandboxInfo(
+        state_dir=str(STATE_DIR),
+        docker_host=f"unix://{STATE_DIR / 'docker.sock'}",
+        docker_config=str(STATE_DIR / "docker-config"),
+        open_registry=f"127.0.0.1:{OPEN_PORT}",
+        auth_registry=f"127.0.0.1:{AUTH_PORT}",
+        user=TEST_USER,
+        password=TEST_PASSWORD,
+        dbus_address=f"unix:path={STATE_DIR / 'dbus.sock'}",
+        home=str(STATE_DIR / "home"),
+    )
+
+
+def _log(message: str) -> None:
+    print(f"sandbox: {message}", file=sys.stderr, flush=True)
+
+
+def _pid_file(name: str) -> Path:
+    return STATE_DIR / "pids" / f"{name}.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0); it is not running.
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+    except (OSError, IndexError):
+        return False
+    return status != "Z"
+
+
+def _running_pid(name: str) -> int | None:
+    path = _pid_file(name)
+    if not path.exists():
+        return None
+    pid = int(path.read_text().strip())
+    return pid if _alive(pid) else None
+
+
+def _child_env() -> dict[str, str]:
+    """Environment for every sandbox process: its own HOME, config and D-Bus."""
+    sandbox = info()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "DBUS_"))}
+    env.update(
+        HOME=sandbox.home,
+        XDG_DATA_HOME=str(Path(sandbox.home) / ".local/share"),
+        XDG_CONFIG_HOME=str(Path(sandbox.home) / ".config"),
+        XDG_RUNTIME_DIR=str(STATE_DIR / "runtime"),
+        DOCKER_CONFIG=sandbox.docker_config,
+        DBUS_SESSION_BUS_ADDRESS=sandbox.dbus_address,
+    )
+    return env
+
+
+def _start(name: str, argv: list[str], stdin_text: str | None = None) -> int:
+    """Start a process in its own session, record its pid, return it."""
+    existing = _running_pid(name)
+    if existing:
+        _log(f"{name} already running (pid {existing})")
+        return existing
+    log = open(STATE_DIR / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
+    process = subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=_child_env(),
+        start_new_session=True,
+    )
+    if stdin_text is not None:
+        assert process.stdin is not None
+        process.stdin.write(stdin_text.encode())
+        process.stdin.close()
+    _pid_file(name).write_text(str(process.pid))
+    _log(f"started {name} (pid {process.pid})")
+    return process.pid
+
+
+def _wait_until(what: str, check: callable, timeout: float = 60.0) -> None:  # type: ignore[valid-type]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"sandbox: {what} did not come up within {timeout:.0f}s; see {STATE_DIR}/logs")
+
+
+def _ensure_packages() -> None:
+    missing = sorted({pkg for cmd, pkg in REQUIRED_COMMANDS.items() if not shutil.which(cmd)})
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        raise SystemExit(
+            "sandbox: these Debian packages are needed and missing: "
+            + " ".join(missing)
+            + "\n  install them as root: sudo apt-get install -y "
+            + " ".join(missing)
+        )
+    _log(f"installing {' '.join(missing)} (apt-get)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
+
+
+def _registry_config(name: str, port: int, htpasswd: Path | None) -> Path:
+    root = STATE_DIR / "registries" / name
+    (root / "storage").mkdir(parents=True, exist_ok=True)
+    auth = ""
+    if htpasswd:
+        auth = f"auth:\n  htpasswd:\n    realm: dockpush-sandbox\n    path: {htpasswd}\n"
+    config = root / "config.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log:\n  level: info\n  accesslog:\n    disabled: true\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {root / 'storage'}\n"
+        "  delete:\n    enabled: true\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n  secret: dockpush-sandbox-{name}\n"
+        f"{auth}"
+    )
+    return config
+
+
+def _write_htpasswd() -> Path:
+    import bcrypt
+
+    path = STATE_DIR / "registries" / "htpasswd"
+    if not path.exists():
+        hashed = bcrypt.hashpw(TEST_PASSWORD.encode(), bcrypt.gensalt(rounds=6)).decode()
+        path.write_text(f"{TEST_USER}:{hashed}\n")
+    return path
+
+
+def _registry_answers(address: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{address}/v2/", timeout=1):
+            return True
+    except urllib.error.HTTPError as error:
+        return error.code == 401
+    except OSError:
+        return False
+
+
+def _engine_client() -> object:
+    import docker
+
+    return docker.DockerClient(base_url=info().docker_host, version="auto", timeout=120)
+
+
+def _engine_answers() -> bool:
+    try:
+        _engine_client().ping()  # type: ignore[attr-defined]
+    except Exception:
+        return False
+    return True
+
+
+def _start_engine() -> None:
+    daemon_json = STATE_DIR / "daemon.json"
+    daemon_json.write_text("{}\n")
+    _start(
+        "dockerd",
+        [
+            "dockerd",
+            f"--config-file={daemon_json}",
+            f"--data-root={STATE_DIR / 'engine/data'}",
+            f"--exec-root={STATE_DIR / 'engine/exec'}",
+            f"--pidfile={STATE_DIR / 'engine/dockerd.pid'}",
+            f"--host={info().docker_host}",
+            "--storage-driver=vfs",
+            "--iptables=false",
+            "--ip6tables=false",
+            "--bridge=none",
+        ],
+    )
+    _wait_until("the sandbox engine", _engine_answers, timeout=90)
+
+
+def _start_keyring() -> None:
+    socket = STATE_DIR / "dbus.sock"
+    _start(
+        "dbus",
+        ["dbus-daemon", "--session", "--nofork", "--nopidfile", f"--address=unix:path={socket}"],
+    )
+    _wait_until("the session D-Bus", socket.exists, timeout=20)
+    _start(
+        "gnome-keyring",
+        ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+        stdin_text=KEYRING_PASSWORD,
+    )
+    _wait_until("the Secret Service", _secret_service_answers, timeout=30)
+
+
+def _secret_service_answers() -> bool:
+    result = subprocess.run(
+        [
+            "dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
+            "string:org.freedesktop.secrets",
+        ],
+        env=_child_env(), capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return "boolean true" in result.stdout
+
+
+def _seed_images() -> None:
+    from tests.harness.images import build_image, import_untagged
+
+    client = _engine_client()
+    present = {tag for image in client.images.list() for tag in image.tags}  # type: ignore[attr-defined]
+    for tag, (sizes, seed) in SEED_IMAGES.items():
+        if tag not in present:
+            _log(f"seeding {tag}")
+            image_id = build_image(client, tag, sizes, seed)  # type: ignore[arg-type]
+            for extra in EXTRA_TAGS.get(tag, []):
+                repository, extra_tag = extra.rsplit(":", 1)
+                client.api.tag(image_id, repository, extra_tag)  # type: ignore[attr-defined]
+    if not client.images.list(filters={"dangling": True}):  # type: ignore[attr-defined]
+        _log("seeding a dangling image")
+        import_untagged(client, "seed")  # type: ignore[arg-type]
+
+
+def up() -> None:
+    """Start everything (harmless when already up) and seed the images."""
+    _ensure_packages()
+    sandbox = info()
+    for folder in ("pids", "logs", "runtime", "engine", "registries", "home/dockpush"):
+        (STATE_DIR / folder).mkdir(parents=True, exist_ok=True)
+    (STATE_DIR / "runtime").chmod(0o700)
+    Path(sandbox.docker_config).mkdir(parents=True, exist_ok=True)
+    config_json = Path(sandbox.docker_config) / "config.json"
+    if not config_json.exists():
+        config_json.write_text("{}\n")
+    _start_keyring()
+    _start_engine()
+    htpasswd = _write_htpasswd()
+    for name, port, auth in (("open", OPEN_PORT, None), ("auth", AUTH_PORT, htpasswd)):
+        config = _registry_config(name, port, auth)
+        _start(f"registry-{name}", ["docker-registry", "serve", str(config)])
+        address = f"127.0.0.1:{port}"
+        _wait_until(f"registry {address}", lambda a=address: _registry_answers(a), timeout=30)
+    _seed_images()
+    (STATE_DIR / "env.json").write_text(json.dumps(asdict(sandbox), indent=2) + "\n")
+    _log(f"up: engine {sandbox.docker_host}, registries {sandbox.open_registry} (open), "
+         f"{sandbox.auth_registry} (user {sandbox.user})")  # fmt: skip
+
+
+def stop_process(name: str, timeout: float = 20.0) -> None:
+    """Stop one sandbox process (and its session's children) by its recorded pid."""
+    pid = _running_pid(name)
+    if pid is None:
+        _pid_file(name).unlink(missing_ok=True)
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.1)
+    if _alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+    _pid_file(name).unlink(missing_ok=True)
+    _log(f"stopped {name} (pid {pid})")
+
+
+def start_registry(name: str) -> None:
+    """Start one registry again (after a test stopped it) and wait until it answers."""
+    config = STATE_DIR / "registries" / name / "config.yml"
+    _start(f"registry-{name}", ["docker-registry", "serve", str(config)])
+    address = info().open_registry if name == "open" else info().auth_registry
+    _wait_until(f"registry {address}", lambda: _registry_answers(address), timeout=30)
+
+
+def _unmount_under(folder: Path) -> None:
+    mounts = Path("/proc/self/mounts").read_text().splitlines()
+    targets = [line.split()[1] for line in mounts if line.split()[1].startswith(str(folder))]
+    for target in sorted(targets, key=len, reverse=True):
+        subprocess.run(["umount", "-l", target], check=False)
+
+
+def down() -> None:
+    """Stop exactly what `up` started, then remove the state folder."""
+    if not STATE_DIR.exists():
+        _log("down: nothing to stop")
+        return
+    for name in ("registry-open", "registry-auth", "dockerd", "gnome-keyring", "dbus"):
+        stop_process(name)
+    _unmount_under(STATE_DIR)
+    shutil.rmtree(STATE_DIR, ignore_errors=True)
+    if STATE_DIR.exists():
+        raise SystemExit(f"sandbox: could not remove {STATE_DIR}")
+    _log("down: stopped and removed")
+
+
+def print_env() -> None:
+    """Print `export` lines for a shell: `eval "$(scripts/sandbox env)"`."""
+    print("unset DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH")
+    for key, value in info().exports().items():
+        print(f"export {key}={shlex.quote(value)}")
+
+
+def status() -> int:
+    """Say which sandbox processes run; exit 0 only when all do."""
+    names = ("dbus", "gnome-keyring", "dockerd", "registry-open", "registry-auth")
+    running = {name: _running_pid(name) for name in names}
+    for name, pid in running.items():
+        print(f"{name:15} {'running, pid ' + str(pid) if pid else 'stopped'}")
+    return 0 if all(running.values()) else 1
+
+
+def main(argv: list[str]) -> int:
+    """Command-line entry: up, down, env or status."""
+    command = argv[0] if argv else ""
+    if command == "up":
+        up()
+    elif command == "down":
+        down()
+    elif command == "env":
+        print_env()
+    elif command == "status":
+        return status()
+    else:
+        print("usage: scripts/sandbox up|down|env|status", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

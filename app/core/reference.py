@@ -231,8 +231,7 @@ def parse(text: str) -> Reference:
             raise InvalidReference(
                 _uppercase_message(text), code="ErrNameContainsUppercase", part="repository"
             )
-        raise InvalidReference(_explain_format(text), code="ErrReferenceInvalidFormat",
-                               part=_guess_bad_part(text))  # fmt: skip
+        raise _invalid_format(text)
     name, tag, digest = match.group(1), match.group(2), match.group(3)
     name_match = NAME_RE.fullmatch(name)
     assert name_match is not None  # the reference grammar contains the name grammar
@@ -307,8 +306,7 @@ def parse_normalized(text: str) -> Reference:
     except InvalidReference as error:
         if error.code == "ErrReferenceInvalidFormat":
             # Explain against what the person typed, not the expanded form.
-            raise InvalidReference(_explain_format(text), code=error.code,
-                                   part=_guess_bad_part(text)) from None  # fmt: skip
+            raise _invalid_format(text) from None
         raise
 
 
@@ -339,28 +337,11 @@ def _uppercase_message(text: str) -> str:
     )
 
 
-def _guess_bad_part(text: str) -> str:
-    name, _, digest = text.partition("@")
-    if digest and not DIGEST_RE.fullmatch(digest):
-        return "digest"
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last and not TAG_RE.fullmatch(last.split(":", 1)[1]):
-        return "tag"
-    first = name.split("/", 1)[0]
-    if (
-        "/" in name
-        and not DOMAIN_AND_PORT_RE.fullmatch(first)
-        and ("." in first or ":" in first or first == LOCALHOST)
-    ):
-        return "registry"
-    return "repository"
-
-
-def _explain_format(text: str) -> str:
-    """Find the first broken part of text that does not match the grammar and say why."""
+def _explain_format(text: str) -> tuple[str, str]:
+    """Find the first broken part of text that does not match the grammar: (part, why)."""
     name, at, digest = text.partition("@")
     if at and not DIGEST_RE.fullmatch(digest):
-        return (
+        return "digest", (
             f"the digest {digest!r} after '@' is not of the form algorithm:hex "
             "(for example sha256: followed by 64 hex characters)"
         )
@@ -369,21 +350,30 @@ def _explain_format(text: str) -> str:
     if colon:
         components[-1] = last_name
         if not TAG_RE.fullmatch(tag):
-            return _tag_problem(tag)
+            return "tag", _tag_problem(tag)
     if len(components) > 1 and (
         "." in components[0] or ":" in components[0] or components[0] == LOCALHOST
     ):
         registry = components.pop(0)
         if not DOMAIN_AND_PORT_RE.fullmatch(registry):
-            return (
+            return "registry", (
                 f"the registry {registry!r} is not a host name or IP address with an optional "
                 ":port (for example registry.example.com:5000)"
             )
     for component in components:
         if component == "":
-            return "the repository name has an empty part (two '/' in a row, or one at an end)"
+            return "repository", (
+                "the repository name has an empty part (two '/' in a row, or one at an end)"
+            )
         if not PATH_COMPONENT_RE.fullmatch(component):
             bad = next((c for c in component if not re.fullmatch(r"[a-z0-9._-]", c)), None)
             problem = f"contains {_describe_char(bad)}" if bad is not None else "is not allowed"
-            return f"the repository part {component!r} {problem}; {_PATH_RULE}"
-    return f"{text!r} is not a valid image reference (registry/namespace/repository:tag)"
+            return "repository", f"the repository part {component!r} {problem}; {_PATH_RULE}"
+    return "reference", (
+        f"{text!r} is not a valid image reference (registry/namespace/repository:tag)"
+    )
+
+
+def _invalid_format(text: str) -> InvalidReference:
+    part, why = _explain_format(text)
+    return InvalidReference(why, code="ErrReferenceInvalidFormat", part=part)

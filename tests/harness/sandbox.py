@@ -23,6 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -170,7 +171,7 @@ def _start(name: str, argv: list[str], stdin_text: str | None = None) -> int:
     return process.pid
 
 
-def _wait_until(what: str, check: callable, timeout: float = 60.0) -> None:  # type: ignore[valid-type]
+def _wait_until(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():

@@ -1,0 +1,382 @@
+"""The engine adapter: one class over docker-py, raising only typed `app.core.errors`.
+
+Every call here blocks; the UI runs them in worker threads. Three docker-py traps are
+handled here so no caller can fall into them:
+- a push error arrives as an `error` line inside a successful HTTP stream, so every
+  line is checked and a push that carried one raises instead of returning;
+- `client.login()` answers from its cache and keeps the password in the client, so the
+  login check posts to the engine's `/auth` endpoint itself;
+- credentials are handed to each push explicitly, never read from the docker CLI config.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import docker
+import docker.errors
+import requests
+
+from app.core.credentials import Login
+from app.core.errors import (
+    AuthenticationFailed,
+    DockpushError,
+    EngineConnectionLost,
+    EnginePermissionDenied,
+    EngineUnreachable,
+    ImageNotFound,
+    PushCancelled,
+    PushIncomplete,
+    classify_engine_message,
+)
+from app.core.progress import PushEvent
+from app.core.reference import Reference
+
+DEFAULT_TIMEOUT = 60
+
+
+@dataclass(frozen=True, slots=True)
+class LocalImage:
+    """One image in the engine's store, as the image list reports it."""
+
+    id: str
+    repo_tags: tuple[str, ...]
+    repo_digests: tuple[str, ...]
+    created: datetime
+    size: int
+
+    @property
+    def short_id(self) -> str:
+        """The 12-character id the docker CLI shows."""
+        return self.id.removeprefix("sha256:")[:12]
+
+    @property
+    def dangling(self) -> bool:
+        """Untagged: no repository name points at it."""
+        return not self.repo_tags
+
+
+@dataclass(frozen=True, slots=True)
+class LayerInfo:
+    """One step of an image's history: the layer it made (size 0 for metadata-only steps)."""
+
+    id: str
+    created_by: str
+    size: int
+    created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ImageDetails:
+    """What inspect says about one image."""
+
+    id: str
+    repo_tags: tuple[str, ...]
+    repo_digests: tuple[str, ...]
+    architecture: str
+    os: str
+    size: int
+    created: datetime
+    diff_ids: tuple[str, ...]
+
+    @property
+    def layer_count(self) -> int:
+        """How many filesystem layers the image has."""
+        return len(self.diff_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteDescriptor:
+    """The registry's view of a reference, as the engine's distribution inspect reports it."""
+
+    digest: str
+    media_type: str
+    size: int
+    platforms: tuple[str, ...]
+
+
+def _parse_time(value: str | int | None) -> datetime:
+    if isinstance(value, int):
+        return datetime.fromtimestamp(value, UTC)
+    if not value:
+        return datetime.fromtimestamp(0, UTC)
+    # The engine writes nanoseconds; Python's fromisoformat takes at most microseconds.
+    text = value.rstrip("Z")
+    if "." in text:
+        head, fraction = text.split(".", 1)
+        text = f"{head}.{fraction[:6]}"
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _explain_connection_error(error: Exception, host: str) -> EngineUnreachable:
+    text = str(error)
+    if "Permission denied" in text or isinstance(error, PermissionError):
+        return EnginePermissionDenied(
+            f"The engine's socket at {host} exists, but this user may not open it.",
+            detail=text,
+        )
+    return EngineUnreachable(f"Nothing answered at {host}.", detail=text)
+
+
+def _describe_host(client: docker.DockerClient) -> str:
+    base = client.api.base_url
+    if base.startswith("http+docker://"):
+        # docker-py's own scheme for a unix socket; show the socket path instead.
+        return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    return base
+
+
+class Engine:
+    """The Docker engine, through docker-py. Create with `Engine.connect()`."""
+
+    def __init__(self, client: docker.DockerClient, host: str) -> None:
+        self._client = client
+        self.host = host
+
+    @classmethod
+    def connect(cls, host: str | None = None, timeout: int = DEFAULT_TIMEOUT) -> Engine:
+        """Connect like the CLI does (an explicit host, else the environment) and ping."""
+        tried = host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        try:
+            if host:
+                client = docker.DockerClient(base_url=host, version="auto", timeout=timeout)
+            else:
+                client = docker.from_env(timeout=timeout)
+            client.ping()
+        except docker.errors.DockerException as error:
+            raise _explain_connection_error(error, tried) from None
+        except requests.exceptions.RequestException as error:
+            raise _explain_connection_error(error, tried) from None
+        return cls(client, host or _describe_host(client))
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def _call(self, what: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run one docker-py call and turn its failures into typed errors."""
+        try:
+            return function(*args, **kwargs)
+        except docker.errors.ImageNotFound as error:
+            raise ImageNotFound(
+                f"There is no local image {what}.", detail=str(error.explanation)
+            ) from None
+        except docker.errors.APIError as error:
+            raise classify_engine_message(str(error.explanation or error)) from None
+        except requests.exceptions.ConnectionError as error:
+            raise EngineConnectionLost(
+                f"The engine at {self.host} stopped answering.", detail=str(error)
+            ) from None
+        except requests.exceptions.RequestException as error:
+            raise EngineConnectionLost(
+                f"The request to the engine at {self.host} failed.", detail=str(error)
+            ) from None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def version(self) -> dict:
+        """The engine's version information."""
+        return self._call("version", self._client.version)
+
+    def list_images(self, include_dangling: bool = True) -> list[LocalImage]:
+        """Every image in the store (one summary per image, with all its tags)."""
+        raw = self._call("list", self._client.api.images, all=False)
+        images = []
+        for item in raw:
+            tags = tuple(t for t in (item.get("RepoTags") or ()) if t != "<none>:<none>")
+            if not tags and not include_dangling:
+                continue
+            images.append(
+                LocalImage(
+                    id=item["Id"],
+                    repo_tags=tags,
+                    repo_digests=tuple(
+                        d for d in (item.get("RepoDigests") or ()) if not d.startswith("<none>")
+                    ),
+                    created=_parse_time(item.get("Created")),
+                    size=int(item.get("Size") or 0),
+                )
+            )
+        return images
+
+    def inspect_image(self, reference: str) -> ImageDetails:
+        """Details of one image, by id or reference."""
+        raw: dict = self._call(reference, self._client.api.inspect_image, reference)
+        return ImageDetails(
+            id=raw["Id"],
+            repo_tags=tuple(raw.get("RepoTags") or ()),
+            repo_digests=tuple(raw.get("RepoDigests") or ()),
+            architecture=raw.get("Architecture", ""),
+            os=raw.get("Os", ""),
+            size=int(raw.get("Size") or 0),
+            created=_parse_time(raw.get("Created")),
+            diff_ids=tuple((raw.get("RootFS") or {}).get("Layers") or ()),
+        )
+
+    def image_history(self, reference: str) -> list[LayerInfo]:
+        """The image's history, oldest step first."""
+        raw = self._call(reference, self._client.api.history, reference)
+        return [
+            LayerInfo(
+                id=item.get("Id", ""),
+                created_by=item.get("CreatedBy", ""),
+                size=int(item.get("Size") or 0),
+                created=_parse_time(item.get("Created")),
+            )
+            for item in reversed(raw)
+        ]
+
+    def layer_sizes(self, reference: str) -> dict[str, int]:
+        """Uncompressed size per short layer id (12 hex of the diff id), as push names layers."""
+        details = self.inspect_image(reference)
+        sizes = [step.size for step in self.image_history(reference) if step.size > 0]
+        # Empty layers (size 0) also have a diff id; history lists them with size 0.
+        if len(sizes) != len(details.diff_ids):
+            sizes = [0] * (len(details.diff_ids) - len(sizes)) + sizes
+        return {
+            diff_id.removeprefix("sha256:")[:12]: size
+            for diff_id, size in zip(details.diff_ids, sizes, strict=True)
+        }
+
+    # -- changing --------------------------------------------------------------------------
+
+    def tag(self, source: str, target: Reference) -> None:
+        """Point `target` (which must carry a tag) at the image `source`."""
+        if target.tag is None:
+            raise ValueError("a tag target needs a tag")
+        self._call(source, self._client.api.tag, source, target.name, target.tag)
+
+    def untag(self, target: Reference) -> None:
+        """Remove one tag; an image left with no tag is deleted, as `docker rmi` does."""
+        self._call(str(target), self._client.api.remove_image, str(target))
+
+    # -- registries ------------------------------------------------------------------------
+
+    def check_login(self, login: Login) -> str:
+        """Ask the engine to log in to the registry now; return the engine's status text.
+
+        Posts to `/auth` directly: docker-py's `login()` would answer from its cache and
+        keep the password in the client.
+        """
+        api = self._client.api
+        try:
+            response = api._post_json(api._url("/auth"), data=login.auth_config())
+            api._raise_for_status(response)
+            return str(response.json().get("Status", "Login Succeeded"))
+        except docker.errors.APIError as error:
+            # The engine relays a registry's 401 as its own 401 or 500, with the text inside.
+            failure = classify_engine_message(str(error.explanation or error))
+            if isinstance(failure, AuthenticationFailed) or error.status_code == 401:
+                raise AuthenticationFailed(
+                    f"{login.registry} rejected the username {login.username!r} and its password.",
+                    detail=failure.detail,
+                ) from None
+            raise failure from None
+        except requests.exceptions.RequestException as error:
+            raise EngineConnectionLost(
+                f"The engine at {self.host} stopped answering.", detail=str(error)
+            ) from None
+
+    def distribution_inspect(self, reference: Reference, login: Login | None) -> RemoteDescriptor:
+        """What the registry serves for `reference`, asked through the engine."""
+        auth = login.auth_config() if login else None
+        raw: dict = self._call(
+            str(reference), self._client.api.inspect_distribution, str(reference), auth_config=auth
+        )
+        descriptor = raw.get("Descriptor") or {}
+        platforms = tuple(
+            f"{p.get('os', '?')}/{p.get('architecture', '?')}" + (
+                f"/{p['variant']}" if p.get("variant") else ""
+            )
+            for p in raw.get("Platforms") or ()
+        )  # fmt: skip
+        return RemoteDescriptor(
+            digest=descriptor.get("digest", ""),
+            media_type=descriptor.get("mediaType", ""),
+            size=int(descriptor.get("size") or 0),
+            platforms=platforms,
+        )
+
+    def push(self, reference: Reference, login: Login | None) -> PushStream:
+        """Start pushing `reference` (which must carry a tag); iterate the result for events."""
+        if reference.tag is None:
+            raise ValueError("push needs a tagged reference")
+        return PushStream(self, reference, login)
+
+
+def _encode_auth(login: Login | None) -> str:
+    # An empty object is an anonymous push; the engine then never reads the CLI's config.
+    payload = json.dumps(login.auth_config() if login else {}).encode()
+    return base64.urlsafe_b64encode(payload).decode()
+
+
+class PushStream:
+    """An engine push as an iterator of `PushEvent`s, cancellable from another thread.
+
+    Iteration raises the typed error after yielding the event that carried it, and
+    raises `PushIncomplete` when the stream ends without the engine's digest, so a
+    failed or cut-off push can never look like a success.
+    """
+
+    def __init__(self, engine: Engine, reference: Reference, login: Login | None) -> None:
+        self.engine = engine
+        self.reference = reference
+        self._login = login
+        self._response: requests.Response | None = None
+        self._cancelled = False
+        self.started_at = time.monotonic()
+
+    def cancel(self) -> None:
+        """Close the HTTP stream; the engine stops the push when its client goes away."""
+        self._cancelled = True
+        if self._response is not None:
+            self._response.close()
+
+    def __iter__(self) -> Iterator[PushEvent]:
+        api = self.engine._client.api
+        headers = {"X-Registry-Auth": _encode_auth(self._login)}
+        url = api._url("/images/{0}/push", self.reference.name)
+        failure: DockpushError | None = None
+        confirmed = False
+        try:
+            # docker-py's push() does not expose the response, which we need to close on cancel.
+            response = api._post_json(
+                url, None, headers=headers, stream=True, params={"tag": self.reference.tag}
+            )
+            self._response = response
+            api._raise_for_status(response)
+            for line in api._stream_helper(response, decode=True):
+                event = PushEvent.from_json(line)
+                if event.error is not None and failure is None:
+                    failure = classify_engine_message(event.error)
+                if event.aux is not None and "Digest" in event.aux:
+                    confirmed = True
+                yield event
+        except docker.errors.APIError as error:
+            raise classify_engine_message(str(error.explanation or error)) from None
+        except (requests.exceptions.RequestException, AttributeError, ValueError) as error:
+            # A closed response surfaces as one of these while reading; json errors as ValueError.
+            if self._cancelled:
+                raise PushCancelled("The push was cancelled before it finished.") from None
+            raise EngineConnectionLost(
+                f"The engine at {self.engine.host} stopped answering during the push.",
+                detail=str(error),
+            ) from None
+        finally:
+            if self._response is not None:
+                self._response.close()
+        if self._cancelled:
+            raise PushCancelled("The push was cancelled before it finished.")
+        if failure is not None:
+            raise failure
+        if not confirmed:
+            raise PushIncomplete(
+                "The engine ended the push without reporting a digest, so it may not be complete."
+            )

@@ -41,8 +41,11 @@ class Row:
 
 def bench_progress_fold() -> Row:
     """Events folded per second on recorded streams, replayed many times on one core."""
-    lines = [line for name in ("first", "repeat", "mount", "registry-stopped")
-             for _, line in recording(name)]  # fmt: skip
+    lines = [
+        line
+        for name in ("first", "repeat", "mount", "registry-stopped")
+        for _, line in recording(name)
+    ]
     events = [PushEvent.from_json(line) for line in lines]
     best = 0.0
     for _ in range(5):
@@ -90,12 +93,18 @@ def main(names: list[str]) -> int:
         comparison = f"{row.comparison:,.0f} {row.comparison_label}" if row.comparison else "-"
         ratio = f"{row.ratio:.2f}" if row.ratio else "-"
         mark = "met" if row.met else "MISSED"
-        print(f"{row.name:18} {row.measured:>12,.0f} {row.unit:3} {comparison:>30} {ratio:>7}  "
-              f"{row.target} ({mark})")  # fmt: skip
+        print(
+            f"{row.name:18} {row.measured:>12,.0f} {row.unit:3} {comparison:>30} {ratio:>7}  "
+            f"{row.target} ({mark})"
+        )
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
-    machine = {"python": platform.python_version(), "machine": platform.machine(),
-               "processor": platform.processor(), "cpus": __import__("os").cpu_count()}  # fmt: skip
+    machine = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpus": __import__("os").cpu_count(),
+    }
     report = {"machine": machine, "rows": [asdict(row) | {"ratio": row.ratio} for row in rows]}
     (out / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     return 0 if all(row.met for row in rows) else 1

@@ -7,6 +7,7 @@ read or write the user's ~/.docker or settings.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -79,3 +80,13 @@ def engine_client(
 def unique() -> str:
     """A short unique suffix for repository names and image seeds."""
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def remove_afterwards(engine_client: docker.DockerClient) -> Iterator[list[str]]:
+    """References a test creates in the engine; removed when it ends, whatever happened."""
+    created: list[str] = []
+    yield created
+    for reference in created:
+        with contextlib.suppress(docker.errors.APIError):
+            engine_client.api.remove_image(reference)

@@ -160,6 +160,7 @@ def test_cancel_closes_the_stream(
         for event in stream:
             if event.status == "Pushing":
                 stream.cancel()
-    tags = requests.get(f"http://{sandbox.open_registry}/v2/engine/cancel-{unique}/tags/list",
-                        timeout=10)  # fmt: skip
+    tags = requests.get(
+        f"http://{sandbox.open_registry}/v2/engine/cancel-{unique}/tags/list", timeout=10
+    )
     assert tags.status_code == 404 or "1" not in (tags.json().get("tags") or [])

@@ -245,6 +245,11 @@ class Engine:
             for diff_id, size in zip(details.diff_ids, sizes, strict=True)
         }
 
+    def image_events(self) -> EventStream:
+        """The engine's image events (tag, untag, delete, import, ...) until closed."""
+        stream = self._call("events", self._client.events, decode=True, filters={"type": "image"})
+        return EventStream(stream, self.host)
+
     # -- changing --------------------------------------------------------------------------
 
     def tag(self, source: str, target: Reference) -> None:
@@ -292,11 +297,10 @@ class Engine:
         )
         descriptor = raw.get("Descriptor") or {}
         platforms = tuple(
-            f"{p.get('os', '?')}/{p.get('architecture', '?')}" + (
-                f"/{p['variant']}" if p.get("variant") else ""
-            )
+            f"{p.get('os', '?')}/{p.get('architecture', '?')}"
+            + (f"/{p['variant']}" if p.get("variant") else "")
             for p in raw.get("Platforms") or ()
-        )  # fmt: skip
+        )
         return RemoteDescriptor(
             digest=descriptor.get("digest", ""),
             media_type=descriptor.get("mediaType", ""),
@@ -309,6 +313,27 @@ class Engine:
         if reference.tag is None:
             raise ValueError("push needs a tagged reference")
         return PushStream(self, reference, login)
+
+
+class EventStream:
+    """Engine events as an iterator of action names; `close()` ends it from another thread."""
+
+    def __init__(self, stream: Any, host: str) -> None:
+        self._stream = stream
+        self._host = host
+
+    def close(self) -> None:
+        """Stop the stream (the iterating thread then ends)."""
+        self._stream.close()
+
+    def __iter__(self) -> Iterator[str]:
+        try:
+            for event in self._stream:
+                yield str(event.get("Action") or event.get("status") or "")
+        except (requests.exceptions.RequestException, AttributeError, OSError) as error:
+            raise EngineConnectionLost(
+                f"The engine at {self._host} stopped sending events.", detail=str(error)
+            ) from None
 
 
 def _encode_auth(login: Login | None) -> str:

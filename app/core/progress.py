@@ -235,9 +235,11 @@ class PushProgress:
         elapsed = now - layer._window_time
         if elapsed >= _RATE_WINDOW_SECONDS:
             instant = max(0, layer.current - layer._window_bytes) / elapsed
-            layer.rate = instant if layer.rate == 0 else (
-                _RATE_SMOOTHING * instant + (1 - _RATE_SMOOTHING) * layer.rate
-            )  # fmt: skip
+            layer.rate = (
+                instant
+                if layer.rate == 0
+                else (_RATE_SMOOTHING * instant + (1 - _RATE_SMOOTHING) * layer.rate)
+            )
             layer._window_time, layer._window_bytes = now, layer.current
         self._update_overall_rate(now)
 
@@ -255,9 +257,11 @@ class PushProgress:
             return
         done = self.bytes_done
         instant = max(0, done - self._window_bytes) / elapsed
-        self.rate = instant if self.rate == 0 else (
-            _RATE_SMOOTHING * instant + (1 - _RATE_SMOOTHING) * self.rate
-        )  # fmt: skip
+        self.rate = (
+            instant
+            if self.rate == 0
+            else (_RATE_SMOOTHING * instant + (1 - _RATE_SMOOTHING) * self.rate)
+        )
         self._window_time, self._window_bytes = now, done
 
     def _fail(self, message: str) -> None:
@@ -329,3 +333,71 @@ class PushProgress:
         if self.rate <= 0 or left <= 0 or self.result is not None:
             return None
         return left / self.rate
+
+
+@dataclass(frozen=True, slots=True)
+class LayerView:
+    """An immutable copy of one layer's state, for the screen."""
+
+    layer_id: str
+    phase: Phase
+    description: str
+    current: int
+    total: int | None
+    fraction: float
+    rate: float
+    eta_seconds: float | None
+    retry_attempt: int
+    attempts_left: int
+    longest_wait_left: int
+
+
+@dataclass(frozen=True, slots=True)
+class PushSnapshot:
+    """An immutable copy of the whole push, safe to hand from a worker thread to the UI."""
+
+    layers: tuple[LayerView, ...]
+    log: tuple[str, ...]
+    bytes_to_upload: int
+    bytes_done: int
+    bytes_skipped: int
+    layers_skipped: int
+    elapsed: float
+    rate: float
+    eta_seconds: float | None
+    result: PushResult | None
+    error: DockpushError | None
+    events: int
+
+
+def snapshot(progress: PushProgress) -> PushSnapshot:
+    """Copy what the screen shows out of the (mutable, worker-owned) model."""
+    return PushSnapshot(
+        layers=tuple(
+            LayerView(
+                layer_id=layer.layer_id,
+                phase=layer.phase,
+                description=layer.describe(),
+                current=layer.current,
+                total=layer.total or progress.expected_sizes.get(layer.layer_id),
+                fraction=layer.fraction,
+                rate=layer.rate,
+                eta_seconds=layer.eta_seconds,
+                retry_attempt=layer.retry_attempt,
+                attempts_left=layer.attempts_left,
+                longest_wait_left=layer.longest_wait_left,
+            )
+            for layer in progress.layers.values()
+        ),
+        log=tuple(progress.log),
+        bytes_to_upload=progress.bytes_to_upload,
+        bytes_done=progress.bytes_done,
+        bytes_skipped=progress.bytes_skipped,
+        layers_skipped=progress.layers_skipped,
+        elapsed=progress.elapsed,
+        rate=progress.rate,
+        eta_seconds=progress.eta_seconds,
+        result=progress.result,
+        error=progress.error,
+        events=progress.events,
+    )

@@ -157,7 +157,8 @@ def _check_tag(tag: str) -> None:
     raise InvalidReference(_tag_problem(tag), code="ErrTagInvalidFormat", part="tag")
 
 
-def _describe_char(char: str) -> str:
+def describe_char(char: str) -> str:
+    """A character named so a person can find it: `a space`, `'!'`, `the control character …`."""
     if char == " ":
         return "a space"
     if char == "\t":
@@ -177,7 +178,7 @@ def _tag_problem(tag: str) -> str:
     if tag[0] in ".-":
         return f"the tag {tag!r} starts with '{tag[0]}'; {_TAG_RULE}"
     bad = next(c for c in tag if not re.fullmatch(r"[A-Za-z0-9_.-]", c))
-    return f"the tag {tag!r} contains {_describe_char(bad)}; {_TAG_RULE}"
+    return f"the tag {tag!r} contains {describe_char(bad)}; {_TAG_RULE}"
 
 
 def _validate_digest(digest: str) -> None:
@@ -367,7 +368,7 @@ def _explain_format(text: str) -> tuple[str, str]:
             )
         if not PATH_COMPONENT_RE.fullmatch(component):
             bad = next((c for c in component if not re.fullmatch(r"[a-z0-9._-]", c)), None)
-            problem = f"contains {_describe_char(bad)}" if bad is not None else "is not allowed"
+            problem = f"contains {describe_char(bad)}" if bad is not None else "is not allowed"
             return "repository", f"the repository part {component!r} {problem}; {_PATH_RULE}"
     return "reference", (
         f"{text!r} is not a valid image reference (registry/namespace/repository:tag)"

@@ -288,12 +288,19 @@ def _start_keyring() -> None:
 def _secret_service_answers() -> bool:
     result = subprocess.run(
         [
-            "dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
-            "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
+            "dbus-send",
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
             "string:org.freedesktop.secrets",
         ],
-        env=_child_env(), capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        env=_child_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return "boolean true" in result.stdout
 
 
@@ -335,8 +342,10 @@ def up() -> None:
         _wait_until(f"registry {address}", lambda a=address: _registry_answers(a), timeout=30)
     _seed_images()
     (STATE_DIR / "env.json").write_text(json.dumps(asdict(sandbox), indent=2) + "\n")
-    _log(f"up: engine {sandbox.docker_host}, registries {sandbox.open_registry} (open), "
-         f"{sandbox.auth_registry} (user {sandbox.user})")  # fmt: skip
+    _log(
+        f"up: engine {sandbox.docker_host}, registries {sandbox.open_registry} (open), "
+        f"{sandbox.auth_registry} (user {sandbox.user})"
+    )
 
 
 def stop_process(name: str, timeout: float = 20.0) -> None:

@@ -1,0 +1,418 @@
+"""Step 1: browse local images, filter, sort, inspect, mark, and pick what to publish."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from app.core.engine import Engine, ImageDetails, LayerInfo, LocalImage
+from app.core.errors import DockpushError
+from app.core.images import ImageRow, SortColumn, filter_rows, image_rows, sort_rows
+from app.core.units import human_size, relative_time
+from app.ui.messages import EngineEventsStopped, EngineImagesChanged
+from app.ui.widgets.error_panel import ErrorPanel
+from app.ui.widgets.stepper import Stepper
+from app.ui.workflow import Source
+
+COLUMNS = [
+    (" ", None),
+    ("Repository", SortColumn.REPOSITORY),
+    ("Tag", SortColumn.TAG),
+    ("Image ID", SortColumn.ID),
+    ("Created", SortColumn.CREATED),
+    ("Size", SortColumn.SIZE),
+]
+MARK = "●"
+RELOAD_DELAY = 0.3
+
+
+class ImageBrowserScreen(Screen[None]):
+    """The image browser: one row per tag, live with the engine's events."""
+
+    BINDINGS = [
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("enter", "continue", "Tag & push", priority=False),
+        Binding("space", "toggle_mark", "Mark"),
+        Binding("s", "next_sort", "Sort"),
+        Binding("S", "reverse_sort", "Reverse", show=False),
+        Binding("d", "toggle_dangling", "Untagged"),
+        Binding("t", "toggle_dates", "Dates", show=False),
+        Binding("r", "refresh", "Refresh"),
+        Binding("escape", "leave_filter", "Back to list", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[LocalImage] = []
+        self.all_rows: list[ImageRow] = []
+        self.shown_rows: list[ImageRow] = []
+        self.marked: set[str] = set()
+        self.show_dangling = False
+        self.absolute_dates = False
+        self.sort_column = SortColumn.REPOSITORY
+        self.sort_descending = False
+        self._reload_timer: Timer | None = None
+        self._reload_pending = False
+        self._events_stream = None
+        self._detail_key: str | None = None
+
+    def compose(self) -> ComposeResult:
+        """Filter box, table and detail pane side by side."""
+        yield Header()
+        yield Stepper(0)
+        with Horizontal(id="browser-body"):
+            with Vertical(id="browser-main"):
+                yield Input(placeholder="Filter by repository, tag or id  ( / )", id="filter")
+                yield Label("Loading images…", id="row-count")
+                yield ErrorPanel(id="engine-error")
+                yield Static(id="empty-state")
+                yield DataTable(cursor_type="row", zebra_stripes=True, id="images")
+            with VerticalScroll(id="detail-pane"):
+                yield Static("Highlight an image to see its layers.", id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Set up columns and start loading."""
+        self._set_columns()
+        self.query_one("#empty-state").display = False
+        self.query_one(DataTable).focus()
+        self.load_images()
+
+    def on_unmount(self) -> None:
+        """Stop following the engine's events."""
+        if self._events_stream is not None:
+            self._events_stream.close()
+
+    # -- loading ---------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="images", exit_on_error=False)
+    def load_images(self) -> list[LocalImage]:
+        """Ask the engine for its images (connecting first if needed)."""
+        engine = self.app.ensure_engine()  # type: ignore[attr-defined]
+        return engine.list_images()
+
+    @work(thread=True, exclusive=True, group="events", exit_on_error=False)
+    def follow_events(self, engine: Engine) -> None:
+        """Post EngineImagesChanged for every image event until the screen goes away."""
+        stream = engine.image_events()
+        self._events_stream = stream
+        worker = get_current_worker()
+        try:
+            for action in stream:
+                if worker.is_cancelled:
+                    break
+                self.post_message(EngineImagesChanged(action))
+        except DockpushError as error:
+            if not worker.is_cancelled:
+                self.post_message(EngineEventsStopped(error.explanation))
+
+    @work(thread=True, exclusive=True, group="details", exit_on_error=False)
+    def load_details(self, row: ImageRow) -> tuple[ImageRow, ImageDetails, list[LayerInfo]]:
+        """Inspect and read the history of the highlighted image."""
+        engine = self.app.ensure_engine()  # type: ignore[attr-defined]
+        return row, engine.inspect_image(row.image.id), engine.image_history(row.image.id)
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        """The one place where this screen's background work reports back."""
+        worker = event.worker
+        if event.state is WorkerState.ERROR:
+            if worker.group == "images":
+                self._show_engine_error(worker.error)
+            elif worker.group == "details":
+                self.query_one("#detail", Static).update(f"Could not inspect: {worker.error}")
+            return
+        if event.state is not WorkerState.SUCCESS:
+            return
+        if worker.group == "images":
+            self._images_loaded(worker.result)
+        elif worker.group == "details":
+            self._show_details(*worker.result)
+
+    def _show_engine_error(self, error: BaseException | None) -> None:
+        self.query_one(ErrorPanel).show_error(error)
+        self.query_one("#row-count", Label).update("Press r to retry.")
+        # Hidden, so that focus cannot fall into the filter box and swallow the retry key.
+        self.query_one(DataTable).display = False
+        self.query_one("#filter", Input).display = False
+        self.set_focus(None)
+
+    def _images_loaded(self, images: list[LocalImage]) -> None:
+        self.query_one(ErrorPanel).show_error(None)
+        self.query_one("#filter", Input).display = True
+        table = self.query_one(DataTable)
+        table.display = True
+        if self.focused is None:
+            table.focus()
+        first_load = not self.images and self._events_stream is None
+        self.images = images
+        self._rebuild_rows()
+        if first_load:
+            self.follow_events(self.app.engine)  # type: ignore[attr-defined]
+        if self._reload_pending:
+            self._reload_pending = False
+            self.load_images()
+
+    # -- live updates ----------------------------------------------------------------------
+
+    @on(EngineImagesChanged)
+    def _engine_changed(self, _event: EngineImagesChanged) -> None:
+        # Many events arrive together (a build tags and untags): reload once they settle.
+        if self._reload_timer is not None:
+            self._reload_timer.stop()
+        self._reload_timer = self.set_timer(RELOAD_DELAY, self._reload_now)
+
+    def _reload_now(self) -> None:
+        running = [w for w in self.workers if w.group == "images" and w.is_running]
+        if running:
+            self._reload_pending = True
+        else:
+            self.load_images()
+
+    @on(EngineEventsStopped)
+    def _events_stopped(self, event: EngineEventsStopped) -> None:
+        self._events_stream = None
+        self.notify(f"{event.reason} Press r to reconnect.", severity="warning")
+
+    # -- the table -------------------------------------------------------------------------
+
+    def _set_columns(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        for label, column in COLUMNS:
+            if column is self.sort_column:
+                label += " ▼" if self.sort_descending else " ▲"
+            table.add_column(label, key=str(column) if column else "mark")
+
+    def _rebuild_rows(self) -> None:
+        self.all_rows = image_rows(self.images, show_dangling=self.show_dangling)
+        self.marked &= {row.key for row in self.all_rows}
+        self._refresh_table()
+
+    def _refresh_table(self) -> None:
+        """Show the filtered, sorted rows, changing the table as little as possible."""
+        query = self.query_one("#filter", Input).value
+        rows = sort_rows(filter_rows(self.all_rows, query), self.sort_column, self.sort_descending)
+        table = self.query_one(DataTable)
+        highlighted = self.highlighted_row()
+        old_keys = [r.key for r in self.shown_rows]
+        new_keys = [r.key for r in rows]
+        now = datetime.now(UTC)
+        with self.app.batch_update():
+            if old_keys == new_keys and table.row_count == len(rows):
+                self._update_changed_cells(rows, now)
+            elif (
+                set(new_keys) <= set(old_keys)
+                and [k for k in old_keys if k in set(new_keys)] == new_keys
+            ):
+                # Only removals (an untag or delete elsewhere): drop those rows, keep the rest.
+                for key in set(old_keys) - set(new_keys):
+                    table.remove_row(key)
+                self._update_changed_cells(rows, now)
+            else:
+                table.clear()
+                for row in rows:
+                    table.add_row(*self._cells(row, now), key=row.key)
+            self.shown_rows = rows
+            if highlighted is not None and highlighted.key in new_keys:
+                table.move_cursor(row=new_keys.index(highlighted.key), animate=False)
+        self._update_count(query)
+        self._follow_highlight()
+
+    def _follow_highlight(self) -> None:
+        """Keep the detail pane on the highlighted row, whatever moved the cursor."""
+        row = self.highlighted_row()
+        key = row.key if row is not None else None
+        if key == self._detail_key:
+            return
+        self._detail_key = key
+        if row is None:
+            self.query_one("#detail", Static).update("")
+        else:
+            self.load_details(row)
+
+    def _update_changed_cells(self, rows: list[ImageRow], now: datetime) -> None:
+        table = self.query_one(DataTable)
+        previous = {r.key: r for r in self.shown_rows}
+        for row in rows:
+            if previous.get(row.key) != row:
+                for (_label, column), value in zip(COLUMNS, self._cells(row, now), strict=True):
+                    table.update_cell(row.key, str(column) if column else "mark", value)
+
+    def _cells(self, row: ImageRow, now: datetime) -> tuple:
+        created = (
+            row.image.created.strftime("%Y-%m-%d %H:%M")
+            if self.absolute_dates
+            else relative_time(row.image.created, now)
+        )
+        return (
+            MARK if row.key in self.marked else " ",
+            row.repository,
+            row.tag,
+            row.image.short_id,
+            created,
+            Text(human_size(row.image.size), justify="right"),
+        )
+
+    def _update_count(self, query: str) -> None:
+        total = len(self.all_rows)
+        shown = len(self.shown_rows)
+        noun = "tag" if total == 1 else "tags"
+        marked = f" · {len(self.marked)} marked" if self.marked else ""
+        text = f"{shown} of {total} {noun}{marked}" if query else f"{total} {noun}{marked}"
+        self.query_one("#row-count", Label).update(text)
+        empty = self.query_one("#empty-state", Static)
+        empty.display = shown == 0
+        if not self.images:
+            empty.update(
+                "The engine has no images yet.\n\nBuild one (docker build -t app:1 .) or pull "
+                "one (docker pull alpine); it appears here by itself."
+            )
+        elif total == 0:
+            empty.update("Only untagged images here. Press d to show them.")
+        elif shown == 0:
+            empty.update(f"No tag matches {query!r}. Press escape to clear the filter.")
+
+    def highlighted_row(self) -> ImageRow | None:
+        """The row under the cursor, if any."""
+        table = self.query_one(DataTable)
+        if not self.shown_rows or table.cursor_row is None or table.row_count == 0:
+            return None
+        index = table.cursor_row
+        return self.shown_rows[index] if 0 <= index < len(self.shown_rows) else None
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._follow_highlight()
+
+    @on(DataTable.HeaderSelected)
+    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
+        key = event.column_key.value
+        if key == "mark":
+            return
+        column = SortColumn(key)
+        if column is self.sort_column:
+            self.sort_descending = not self.sort_descending
+        else:
+            self.sort_column, self.sort_descending = column, False
+        self._resort()
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_continue()
+
+    def _show_details(self, row: ImageRow, details: ImageDetails, history: list[LayerInfo]) -> None:
+        text = Text()
+        text.append(f"{row.reference}\n", style="bold")
+        text.append(f"ID        {details.id}\n")
+        text.append(f"Created   {details.created:%Y-%m-%d %H:%M:%S} UTC\n")
+        text.append(f"Platform  {details.os}/{details.architecture}\n")
+        text.append(f"Size      {human_size(details.size)} in {details.layer_count} layers\n")
+        text.append("\nTags\n", style="bold")
+        for tag in details.repo_tags or ("(none)",):
+            text.append(f"  {tag}\n")
+        text.append("\nPushed as (repo digests)\n", style="bold")
+        for digest in details.repo_digests or ("(never pushed from this engine)",):
+            text.append(f"  {digest}\n")
+        text.append("\nLayers (oldest first)\n", style="bold")
+        for step in history:
+            command = step.created_by.replace("/bin/sh -c #(nop) ", "").strip()
+            size = human_size(step.size) if step.size else "-"
+            text.append(f"  {size:>9}  ", style="bold" if step.size else "dim")
+            text.append(f"{command[:200]}\n", style="" if step.size else "dim")
+        self.query_one("#detail", Static).update(text)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_focus_filter(self) -> None:
+        """Jump to the filter box."""
+        self.query_one("#filter", Input).focus()
+
+    def action_leave_filter(self) -> None:
+        """Clear the filter (when in it) and go back to the table."""
+        filter_box = self.query_one("#filter", Input)
+        if filter_box.has_focus and filter_box.value:
+            filter_box.value = ""
+        self.query_one(DataTable).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, _event: Input.Changed) -> None:
+        self._refresh_table()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, _event: Input.Submitted) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_toggle_mark(self) -> None:
+        """Mark or unmark the highlighted row for pushing together."""
+        row = self.highlighted_row()
+        if row is None or row.repository == "<none>":
+            return
+        self.marked.symmetric_difference_update({row.key})
+        self.query_one(DataTable).update_cell(
+            row.key, "mark", MARK if row.key in self.marked else " "
+        )
+        self._update_count(self.query_one("#filter", Input).value)
+
+    def action_next_sort(self) -> None:
+        """Sort by the next column."""
+        order = list(SortColumn)
+        self.sort_column = order[(order.index(self.sort_column) + 1) % len(order)]
+        self._resort()
+
+    def action_reverse_sort(self) -> None:
+        """Reverse the sort order."""
+        self.sort_descending = not self.sort_descending
+        self._resort()
+
+    def _resort(self) -> None:
+        self._set_columns()
+        self.shown_rows = []
+        self._refresh_table()
+
+    def action_toggle_dangling(self) -> None:
+        """Show or hide untagged (dangling) images."""
+        self.show_dangling = not self.show_dangling
+        self._rebuild_rows()
+        self.notify("Showing untagged images" if self.show_dangling else "Untagged images hidden")
+
+    def action_toggle_dates(self) -> None:
+        """Switch Created between relative and full dates."""
+        self.absolute_dates = not self.absolute_dates
+        self.shown_rows = []
+        self._refresh_table()
+
+    def action_refresh(self) -> None:
+        """Reload now (and reconnect if the engine was lost)."""
+        self.query_one("#row-count", Label).update("Loading images…")
+        if self._events_stream is None and self.app.engine is not None:  # type: ignore[attr-defined]
+            self.follow_events(self.app.engine)  # type: ignore[attr-defined]
+        self.load_images()
+
+    def selected_sources(self) -> list[Source]:
+        """The marked rows, or the highlighted one when nothing is marked."""
+        rows = [r for r in self.all_rows if r.key in self.marked]
+        if not rows:
+            row = self.highlighted_row()
+            rows = [row] if row is not None and row.repository != "<none>" else []
+        return [
+            Source(row.reference, row.image.id, row.repository, tuple(row.image.repo_tags))
+            for row in rows
+        ]
+
+    def action_continue(self) -> None:
+        """Go to the tag form with the marked (or highlighted) images."""
+        sources = self.selected_sources()
+        if not sources:
+            self.notify("Pick a tagged image first (untagged ones need a tag to push).")
+            return
+        self.app.start_tagging(sources)  # type: ignore[attr-defined]

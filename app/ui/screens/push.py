@@ -1,0 +1,455 @@
+"""Step 4: pre-flight check, then push with live per-layer progress; cancel and retry."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import (
+    Collapsible,
+    DataTable,
+    Footer,
+    Header,
+    Label,
+    ProgressBar,
+    RichLog,
+    Static,
+)
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from app.core.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    AuthenticationRequired,
+    DockpushError,
+)
+from app.core.preflight import TargetReport, registry_display, run_preflight
+from app.core.progress import PushProgress, PushResult, PushSnapshot, snapshot
+from app.core.reference import Reference
+from app.core.units import human_duration, human_rate, human_size
+from app.ui.dialogs.confirm import ConfirmDialog
+from app.ui.widgets.checklist import checklist_text
+from app.ui.widgets.error_panel import ErrorPanel, error_text
+from app.ui.widgets.layer_row import LayerRow, bytes_text
+from app.ui.widgets.stepper import Stepper
+
+# At most 20 screen updates a second, however fast the engine streams.
+UPDATE_INTERVAL = 0.05
+LOGIN_ERRORS = (AuthenticationRequired, AuthenticationFailed, AccessDenied)
+
+
+class ItemState(StrEnum):
+    """Where one reference of the queue is."""
+
+    WAITING = "waiting"
+    PUSHING = "pushing"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class QueueItem:
+    """One reference to push and how it went."""
+
+    target: Reference
+    state: ItemState = ItemState.WAITING
+    result: PushResult | None = None
+    error: DockpushError | None = None
+    snapshot: PushSnapshot | None = field(default=None, repr=False)
+
+
+class PushScreen(Screen[None]):
+    """Pushes one or more references, one after another, with a row per layer."""
+
+    BINDINGS = [
+        Binding("enter", "go", "Push / next", priority=True),
+        Binding("escape", "cancel", "Cancel / back"),
+        Binding("R", "retry", "Retry"),
+        Binding("l", "login", "Log in"),
+        Binding("c", "copy_commands", "Copy commands"),
+        Binding("g", "toggle_log", "Engine log"),
+    ]
+
+    @dataclass
+    class PushStarted(Message):
+        """A reference of the queue started pushing."""
+
+        index: int
+
+    @dataclass
+    class PushProgressed(Message):
+        """A new snapshot of the running push (a backlog collapses to the newest)."""
+
+        index: int
+        snapshot: PushSnapshot
+
+        def can_replace(self, message: Message) -> bool:
+            """An older snapshot of the same push is superseded by this one."""
+            return isinstance(message, PushScreen.PushProgressed) and message.index == self.index
+
+    @dataclass
+    class PushFinished(Message):
+        """A reference of the queue finished: a result, or the error that stopped it."""
+
+        index: int
+        result: PushResult | None
+        error: DockpushError | None
+
+    def __init__(self, targets: list[Reference]) -> None:
+        super().__init__()
+        self.items = [QueueItem(target) for target in targets]
+        self.reports: list[TargetReport] = []
+        self.phase = "preflight"
+        self.current: int | None = None
+        self._stream = None
+        self._cancelling = False
+        self._log_written = 0
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        """Pre-flight panel, queue, overall bar, layer rows, engine log."""
+        yield Header()
+        yield Stepper(3)
+        with VerticalScroll(id="push-body"):
+            yield Static(id="push-title")
+            yield Static("Checking before the push…", id="preflight")
+            yield DataTable(cursor_type="row", id="queue")
+            with Vertical(id="push-progress"):
+                yield Label("", id="overall-label")
+                yield ProgressBar(total=100, show_eta=False, id="overall")
+                yield Label("", id="overall-stats")
+                yield Label("Sizes are the engine's uncompressed layer sizes.", id="size-note")
+                yield Vertical(id="layers")
+            yield ErrorPanel(id="push-error")
+            yield Static("", id="push-outcome")
+            with Collapsible(title="Engine log", collapsed=True, id="log-box"):
+                yield RichLog(id="engine-log", max_lines=2000, wrap=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Show the queue and start the pre-flight check."""
+        queue = self.query_one("#queue", DataTable)
+        queue.add_columns("Reference", "State", "Digest / why")
+        for index, item in enumerate(self.items):
+            queue.add_row(str(item.target), item.state.value, "", key=str(index))
+        queue.display = len(self.items) > 1
+        self.query_one("#push-progress").display = False
+        self._show_title()
+        self.run_preflight_check()
+
+    def _show_title(self) -> None:
+        item = self.items[self.current or 0]
+        login = self.app.login_for(item.target.domain)  # type: ignore[attr-defined]
+        user = f" as {login.username}" if login else " anonymously"
+        count = f" (1 of {len(self.items)} references)" if len(self.items) > 1 else ""
+        text = Text()
+        text.append(f"Push {item.target}", style="bold")
+        text.append(f"  to {registry_display(item.target)}{user}{count}")
+        self.query_one("#push-title", Static).update(text)
+
+    # -- pre-flight ------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="preflight", exit_on_error=False)
+    def run_preflight_check(self) -> list[TargetReport]:
+        """Check destination, local image, login and registry for every reference."""
+        engine = self.app.ensure_engine()  # type: ignore[attr-defined]
+        sources = self.app.workflow.source_for_targets()  # type: ignore[attr-defined]
+        return run_preflight(engine, [i.target for i in self.items], self.app.login_for, sources)  # type: ignore[attr-defined]
+
+    def _show_preflight(self, reports: list[TargetReport]) -> None:
+        self.reports = reports
+        text = Text()
+        for report in reports:
+            if len(reports) > 1:
+                text.append(f"{report.target}\n", style="bold")
+            text.append_text(checklist_text(report.checks, width=14))
+        text.append("\nBy hand this would be:\n", style="bold")
+        for command in dict.fromkeys(c for r in reports for c in r.commands):
+            text.append(f"  $ {command}\n", style="dim")
+        if all(report.ready for report in reports):
+            text.append("\nPress enter to push.", style="bold green")
+        else:
+            text.append("\nFix what failed, then press enter to check again.", style="bold red")
+        self.query_one("#preflight", Static).update(text)
+
+    # -- pushing ---------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="push", exit_on_error=False)
+    def run_queue(self, indexes: list[int]) -> None:
+        """Push each reference in turn, posting throttled snapshots."""
+        engine = self.app.ensure_engine()  # type: ignore[attr-defined]
+        worker = get_current_worker()
+        for index in indexes:
+            if worker.is_cancelled or self._cancelling:
+                break
+            target = self.items[index].target
+            self.post_message(self.PushStarted(index))
+            progress = PushProgress()
+            error: DockpushError | None = None
+            try:
+                progress.expected_sizes = engine.layer_sizes(str(target))
+                stream = engine.push(target, self.app.login_for(target.domain))  # type: ignore[attr-defined]
+                self._stream = stream
+                last_post = 0.0
+                for event in stream:
+                    now = time.monotonic()
+                    progress.apply(event, now)
+                    if worker.is_cancelled:
+                        stream.cancel()
+                    if now - last_post >= UPDATE_INTERVAL:
+                        self.post_message(self.PushProgressed(index, snapshot(progress)))
+                        last_post = now
+            except DockpushError as failure:
+                error = failure
+            finally:
+                self._stream = None
+            self.post_message(self.PushProgressed(index, snapshot(progress)))
+            self.post_message(
+                self.PushFinished(index, progress.result if error is None else None, error)
+            )
+
+    @on(PushStarted)
+    def _push_started(self, message: PushStarted) -> None:
+        self.current = message.index
+        item = self.items[message.index]
+        item.state, item.error, item.result = ItemState.PUSHING, None, None
+        self._set_queue_row(message.index)
+        self._show_title()
+        self.query_one("#layers").remove_children()
+        self.query_one(RichLog).write(Text(f"— push {item.target} —", style="bold"))
+        self._log_written = 0
+        self.query_one(ErrorPanel).show_error(None)
+        self.query_one("#push-outcome", Static).update("")
+
+    @on(PushProgressed)
+    def _push_progressed(self, message: PushProgressed) -> None:
+        self.items[message.index].snapshot = message.snapshot
+        with self.app.batch_update():
+            self._show_snapshot(message.snapshot)
+
+    def _show_snapshot(self, snap: PushSnapshot) -> None:
+        layers = self.query_one("#layers")
+        for view in snap.layers:
+            rows = layers.query(f"#layer-{view.layer_id}")
+            if rows:
+                row = rows.first(LayerRow)
+            else:
+                row = LayerRow(view.layer_id)
+                layers.mount(row)
+                row.call_after_refresh(row.show, view)
+                continue
+            row.show(view)
+        total = snap.bytes_to_upload
+        bar = self.query_one("#overall", ProgressBar)
+        bar.update(total=max(total, 1), progress=snap.bytes_done if total else 0)
+        skipped = f"{snap.layers_skipped} layers already in the registry"
+        if snap.bytes_skipped:
+            skipped += f" ({human_size(snap.bytes_skipped)} not sent)"
+        self.query_one("#overall-label", Label).update(
+            f"Uploading {bytes_text(snap.bytes_done, total)} "
+            f"in {len(snap.layers)} layers · {skipped}"
+        )
+        rate = human_rate(snap.rate) if snap.rate else "-"
+        self.query_one("#overall-stats", Label).update(
+            f"elapsed {human_duration(snap.elapsed)} · {rate} · "
+            f"left {human_duration(snap.eta_seconds)}"
+        )
+        log = self.query_one(RichLog)
+        for line in snap.log[self._log_written :]:
+            log.write(line)
+        self._log_written = len(snap.log)
+        retrying = [v for v in snap.layers if v.phase.value == "Retrying"]
+        if retrying:
+            worst = max(v.longest_wait_left for v in retrying)
+            left = min(v.attempts_left for v in retrying)
+            self.query_one("#push-outcome", Static).update(
+                Text(
+                    f"The engine is retrying {len(retrying)} layer(s). It gives no reason until it "
+                    f"gives up: {left} attempt(s) left, at most {human_duration(worst)} more.",
+                    style="yellow",
+                )
+            )
+
+    @on(PushFinished)
+    def _push_finished(self, message: PushFinished) -> None:
+        item = self.items[message.index]
+        item.result, item.error = message.result, message.error
+        if message.error is None and message.result is not None:
+            item.state = ItemState.DONE
+            self.app.workflow.pushed[str(item.target)] = message.result.digest  # type: ignore[attr-defined]
+        elif message.error is not None and message.error.title == "Push cancelled":
+            item.state = ItemState.CANCELLED
+        else:
+            item.state = ItemState.FAILED
+        self._set_queue_row(message.index)
+        self._show_item_outcome(item)
+        if all(i.state is not ItemState.PUSHING for i in self.items) and (
+            self.current == len(self.items) - 1
+            or self._cancelling
+            or item.state is ItemState.CANCELLED
+        ):
+            self._queue_finished()
+
+    def _show_item_outcome(self, item: QueueItem) -> None:
+        outcome = self.query_one("#push-outcome", Static)
+        if item.state is ItemState.DONE and item.result is not None:
+            outcome.update(
+                Text(
+                    f"Pushed {item.target}\ndigest {item.result.digest}\n"
+                    f"manifest size {item.result.size} bytes",
+                    style="bold green",
+                )
+            )
+        elif item.state is ItemState.CANCELLED:
+            outcome.update(
+                Text(
+                    "Cancelled. Nothing claims success; press R to push again.", style="bold yellow"
+                )
+            )
+        elif item.error is not None:
+            self.query_one(ErrorPanel).show_error(item.error)
+            hint = "Press R to retry."
+            if isinstance(item.error, LOGIN_ERRORS):
+                hint = "Press l to log in; the push retries after a successful login."
+            outcome.update(Text(hint, style="bold"))
+
+    def _queue_finished(self) -> None:
+        self.phase = "done"
+        self._cancelling = False
+        done = [i for i in self.items if i.state is ItemState.DONE]
+        failed = [i for i in self.items if i.state in (ItemState.FAILED, ItemState.CANCELLED)]
+        if done and not failed:
+            self.app.notify(f"Pushed {len(done)} reference{'s' if len(done) != 1 else ''}.")
+            hint = Text("\nPress enter to verify what the registry now holds.", style="bold")
+            outcome = self.query_one("#push-outcome", Static)
+            outcome.update(Text.assemble(Text(str(outcome.render())), hint))  # type: ignore[arg-type]
+        elif failed:
+            self.app.notify(
+                f"{len(failed)} of {len(self.items)} pushes did not finish.", severity="error"
+            )
+        failed_login = [i for i in failed if isinstance(i.error, LOGIN_ERRORS)]
+        if failed_login and len(failed_login) == len(failed):
+            self.action_login(retry=True)
+
+    def _set_queue_row(self, index: int) -> None:
+        item = self.items[index]
+        queue = self.query_one("#queue", DataTable)
+        queue.update_cell(str(index), queue.ordered_columns[1].key, item.state.value)
+        why = item.result.digest if item.result else (item.error.title if item.error else "")
+        queue.update_cell(str(index), queue.ordered_columns[2].key, why)
+
+    # -- worker routing --------------------------------------------------------------------
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is WorkerState.SUCCESS and worker.group == "preflight":
+            self._show_preflight(worker.result)
+        elif event.state is WorkerState.ERROR:
+            self.query_one(ErrorPanel).show_error(worker.error)
+            if worker.group == "preflight":
+                self.query_one("#preflight", Static).update(
+                    Text.assemble(error_text(worker.error), "\nPress enter to check again.")
+                )
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def _running(self, group: str) -> bool:
+        return any(w.group == group and w.is_running for w in self.workers)
+
+    def action_go(self) -> None:
+        """Enter: push after a clean pre-flight, re-check after a failed one, verify when done."""
+        if self._running("preflight") or self._running("push"):
+            return
+        if self.phase == "done":
+            pushed = [i.target for i in self.items if i.state is ItemState.DONE]
+            if pushed and all(i.state is ItemState.DONE for i in self.items):
+                self.app.start_verify(pushed)  # type: ignore[attr-defined]
+            return
+        if not self.reports or not all(report.ready for report in self.reports):
+            self.query_one("#preflight", Static).update("Checking before the push…")
+            self.run_preflight_check()
+            return
+        self._start([index for index in range(len(self.items))])
+
+    def _start(self, indexes: list[int]) -> None:
+        self.phase = "pushing"
+        self._cancelling = False
+        self.query_one("#preflight").display = False
+        self.query_one("#push-progress").display = True
+        self.run_queue(indexes)
+
+    def action_retry(self) -> None:
+        """Push again what failed or was cancelled."""
+        if self._running("push"):
+            return
+        again = [
+            i
+            for i, item in enumerate(self.items)
+            if item.state in (ItemState.FAILED, ItemState.CANCELLED)
+        ]
+        if again:
+            self._start(again)
+
+    def action_cancel(self) -> None:
+        """Escape: ask, then cancel a running push; otherwise go back."""
+        if not self._running("push"):
+            self.dismiss()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and self._running("push"):
+                self._cancelling = True
+                if self._stream is not None:
+                    self._stream.cancel()
+                for worker in self.workers:
+                    if worker.group == "push":
+                        worker.cancel()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Cancel the push? Layers already uploaded stay in "
+                "the registry; the tag is not created.",
+                yes="Cancel push",
+                no="Keep pushing",
+            ),
+            answered,
+        )
+
+    def action_login(self, retry: bool = False) -> None:
+        """Open the login dialog for the current target's registry."""
+        target = self.items[self.current or 0].target
+
+        def logged_in(result: object) -> None:
+            if result is None:
+                return
+            self._show_title()
+            if retry or self.phase == "done":
+                self.action_retry()
+            else:
+                self.query_one("#preflight", Static).update("Checking before the push…")
+                self.run_preflight_check()
+
+        self.app.open_login(target.domain, logged_in)  # type: ignore[attr-defined]
+
+    def action_copy_commands(self) -> None:
+        """Copy the equivalent docker CLI commands."""
+        commands = list(dict.fromkeys(c for r in self.reports for c in r.commands))
+        if commands:
+            self.app.copy_to_clipboard("\n".join(commands))
+            self.notify("Copied the docker commands.")
+
+    def action_toggle_log(self) -> None:
+        """Show or hide the engine's status lines."""
+        box = self.query_one(Collapsible)
+        box.collapsed = not box.collapsed

@@ -1,0 +1,220 @@
+"""Step 2: give the chosen images a registry name and tags, validated as you type."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.worker import Worker, WorkerState
+
+from app.core.engine import LocalImage
+from app.core.reference import DEFAULT_DOMAIN
+from app.core.tagging import (
+    PlannedTag,
+    TagFields,
+    check_fields,
+    default_repository,
+    plan_tags,
+    split_pasted,
+    split_tags,
+    suggest_tags,
+)
+from app.ui.widgets.error_panel import ErrorPanel
+from app.ui.widgets.stepper import Stepper
+from app.ui.workflow import Source
+
+FIELDS = ("registry", "namespace", "repository", "tags")
+
+
+class TagFormScreen(Screen[None]):
+    """The tag form: registry, namespace, repository and tags, with a live preview."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "apply", "Apply tags"),
+    ]
+
+    def __init__(self, sources: list[Source]) -> None:
+        super().__init__()
+        self.sources = sources
+        self.images: list[LocalImage] = []
+        self.plan: list[PlannedTag] = []
+        self._filling = False
+
+    def compose(self) -> ComposeResult:
+        """The four fields, quick tag choices, the preview and the buttons."""
+        yield Header()
+        yield Stepper(1)
+        with VerticalScroll(id="tag-form"):
+            names = ", ".join(source.reference for source in self.sources)
+            yield Label(f"Publish {names} as:", id="tag-sources")
+            for field, label, placeholder in (
+                ("registry", "Registry", "docker.io, ghcr.io, registry.example.com:5000"),
+                ("namespace", "Namespace", "your user or organisation"),
+                ("repository", "Repository", self._repository_placeholder()),
+                ("tags", "Tags", "one or more, separated by spaces"),
+            ):
+                with Horizontal(classes="form-row"):
+                    yield Label(label, classes="form-label")
+                    with Vertical(classes="form-field"):
+                        yield Input(placeholder=placeholder, id=field)
+                        yield Label("", id=f"{field}-problem", classes="field-problem")
+            with Horizontal(id="tag-choices"):
+                yield Label("Quick tags:", classes="form-label")
+                for tag in self._suggestions():
+                    yield Button(tag, classes="tag-choice", name=tag)
+            yield Static(id="preview")
+            yield ErrorPanel(id="tag-error")
+            with Horizontal(id="tag-buttons"):
+                yield Button("Apply tags", variant="primary", id="apply", disabled=True)
+                yield Button("Cancel", id="cancel")
+        yield Footer()
+
+    def _repository_placeholder(self) -> str:
+        if len(self.sources) == 1:
+            return default_repository(self.sources[0].repository)
+        return "empty: each image keeps its own name"
+
+    def _suggestions(self) -> list[str]:
+        existing = [tag.rpartition(":")[2] for s in self.sources for tag in s.tags]
+        return suggest_tags(existing)
+
+    def on_mount(self) -> None:
+        """Fill in the defaults and load the image list for moved-tag warnings."""
+        self._filling = True
+        self.query_one("#registry", Input).value = DEFAULT_DOMAIN
+        if len(self.sources) == 1:
+            source = self.sources[0]
+            self.query_one("#repository", Input).value = default_repository(source.repository)
+            self.query_one("#tags", Input).value = source.reference.rpartition(":")[2]
+        self._filling = False
+        self.query_one("#registry", Input).focus()
+        self.load_images()
+        self._validate()
+
+    @work(thread=True, exclusive=True, group="images", exit_on_error=False)
+    def load_images(self) -> list[LocalImage]:
+        """The engine's images, to warn when a tag would move away from another image."""
+        return self.app.ensure_engine().list_images()  # type: ignore[attr-defined]
+
+    @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
+    def apply_tags(self, plan: list[PlannedTag]) -> list[PlannedTag]:
+        """Create every planned tag in the engine."""
+        engine = self.app.ensure_engine()  # type: ignore[attr-defined]
+        for planned in plan:
+            engine.tag(planned.source, planned.target)
+        return plan
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is WorkerState.ERROR:
+            self.query_one(ErrorPanel).show_error(worker.error)
+            self.query_one("#apply", Button).disabled = False
+        elif event.state is WorkerState.SUCCESS:
+            if worker.group == "images":
+                self.images = worker.result
+                self._validate()
+            elif worker.group == "apply":
+                self._applied(worker.result)
+
+    def fields(self) -> TagFields:
+        """The form's current content."""
+        values = {field: self.query_one(f"#{field}", Input).value for field in FIELDS}
+        return TagFields(**values)
+
+    @on(Input.Changed)
+    def _field_changed(self, event: Input.Changed) -> None:
+        if self._filling:
+            return
+        field = event.input.id or ""
+        value = event.value
+        pasted = "/" in value or (field != "registry" and ":" in value)
+        if pasted and (split := split_pasted(value)) is not None:
+            self._fill(split)
+        self._validate()
+
+    def _fill(self, fields: TagFields) -> None:
+        self._filling = True
+        for field in FIELDS:
+            value = getattr(fields, field)
+            if field != "tags" or value:
+                self.query_one(f"#{field}", Input).value = value
+        self._filling = False
+
+    def _validate(self) -> None:
+        fields = self.fields()
+        problems = check_fields(fields, [s.repository for s in self.sources])
+        for field in FIELDS:
+            messages = [p.message for p in problems if p.field == field]
+            label = self.query_one(f"#{field}-problem", Label)
+            label.update("\n".join(messages))
+            label.set_class(bool(messages), "-visible")
+            self.query_one(f"#{field}", Input).set_class(bool(messages), "-invalid")
+        apply = self.query_one("#apply", Button)
+        if problems:
+            self.plan = []
+            apply.disabled = True
+            self.query_one("#preview", Static).update(
+                Text("Fix the fields marked in red to see the references.", style="dim")
+            )
+            return
+        sources = [(s.reference, s.image_id, s.repository) for s in self.sources]
+        self.plan = plan_tags(fields, sources, self.images)
+        apply.disabled = False
+        self.query_one("#preview", Static).update(self._preview())
+
+    def _preview(self) -> Text:
+        text = Text()
+        text.append("Will create\n", style="bold")
+        for planned in self.plan:
+            text.append(f"  {planned.target}", style="bold")
+            if planned.target.familiar != str(planned.target):
+                text.append(f"   (docker shows {planned.target.familiar})", style="dim")
+            text.append(f"\n    from {planned.source}\n", style="dim")
+            if planned.moves_from:
+                owner = next((i for i in self.images if i.id == planned.moves_from), None)
+                other = ", ".join(owner.repo_tags) if owner else ""
+                text.append(
+                    f"    ⚠ this tag now points to image {planned.moves_from[7:19]}"
+                    f"{f' ({other})' if other else ''}; applying moves it away from that image\n",
+                    style="bold yellow",
+                )
+        registry = self.plan[0].target.domain if self.plan else ""
+        where = "Docker Hub" if registry == DEFAULT_DOMAIN else registry
+        text.append(f"\nThese will be pushed to {where}.", style="italic")
+        return text
+
+    @on(Button.Pressed, ".tag-choice")
+    def _tag_choice(self, event: Button.Pressed) -> None:
+        tags = self.query_one("#tags", Input)
+        chosen = split_tags(tags.value)
+        name = event.button.name or ""
+        if name in chosen:
+            chosen.remove(name)
+        else:
+            chosen.append(name)
+        tags.value = " ".join(chosen)
+
+    @on(Button.Pressed, "#apply")
+    def action_apply(self) -> None:
+        """Create the tags in the engine."""
+        if not self.plan:
+            self.notify("Fix the fields marked in red first.", severity="warning")
+            return
+        self.query_one(ErrorPanel).show_error(None)
+        self.query_one("#apply", Button).disabled = True
+        self.apply_tags(self.plan)
+
+    def _applied(self, plan: list[PlannedTag]) -> None:
+        self.notify(f"Tagged {len(plan)} reference{'s' if len(plan) != 1 else ''}.")
+        self.app.finish_tagging([planned.target for planned in plan])  # type: ignore[attr-defined]
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        """Back to the browser; nothing was changed."""
+        self.dismiss()

@@ -1,0 +1,134 @@
+"""Step 5: prove that the registry holds exactly what was pushed; verify any reference on demand."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.worker import Worker, WorkerState
+
+from app.core.reference import InvalidReference, Reference, parse_docker_ref
+from app.core.verify import VerificationReport, verify
+from app.ui.widgets.checklist import checklist_text
+from app.ui.widgets.error_panel import ErrorPanel
+from app.ui.widgets.stepper import Stepper
+
+
+class VerifyScreen(Screen[None]):
+    """Runs the six checks per reference and shows each passed, failed or not applicable."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("v", "verify_again", "Verify again"),
+        Binding("y", "copy_pinned", "Copy pinned ref"),
+        Binding("slash", "focus_reference", "Other reference"),
+    ]
+
+    def __init__(self, targets: list[Reference]) -> None:
+        super().__init__()
+        self.targets = targets
+        self.reports: list[VerificationReport] = []
+
+    def compose(self) -> ComposeResult:
+        """The reference box, the results, the actions."""
+        yield Header()
+        yield Stepper(4)
+        with VerticalScroll(id="verify-body"):
+            with Horizontal(id="verify-input-row"):
+                yield Label("Reference", classes="form-label")
+                yield Input(
+                    placeholder="registry/repository:tag to verify  ( / )", id="verify-reference"
+                )
+                yield Button("Verify", id="verify-button")
+            yield Label("", id="verify-problem", classes="field-problem")
+            yield Static("Verifying…", id="verify-results")
+            yield ErrorPanel(id="verify-error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Verify what was just pushed."""
+        if self.targets:
+            self.query_one("#verify-reference", Input).value = str(self.targets[0])
+            self.run_verification(self.targets)
+        else:
+            self.query_one("#verify-results", Static).update("Type a reference and press enter.")
+            self.action_focus_reference()
+
+    @work(thread=True, exclusive=True, group="verify", exit_on_error=False)
+    def run_verification(self, targets: list[Reference]) -> list[VerificationReport]:
+        """All checks for each reference, with this session's or the saved login."""
+        engine = self.app.ensure_engine()  # type: ignore[attr-defined]
+        pushed = self.app.workflow.pushed  # type: ignore[attr-defined]
+        return [
+            verify(target, self.app.login_for(target.domain), pushed.get(str(target)), engine)  # type: ignore[attr-defined]
+            for target in targets
+        ]
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.SUCCESS:
+            self._show(event.worker.result)
+        elif event.state is WorkerState.ERROR:
+            self.query_one(ErrorPanel).show_error(event.worker.error)
+
+    def _show(self, reports: list[VerificationReport]) -> None:
+        self.reports = reports
+        text = Text()
+        for report in reports:
+            verdict = "VERIFIED" if report.passed else "NOT VERIFIED"
+            text.append(f"{verdict}  ", style="bold green" if report.passed else "bold red")
+            text.append(f"{report.target}\n", style="bold")
+            text.append_text(checklist_text(report.checks))
+            if report.pinned:
+                text.append(f"\n  pinned: {report.pinned}\n", style="bold")
+            if report.hub_url:
+                text.append(f"  on Docker Hub: {report.hub_url}\n")
+            text.append("\n")
+        text.append(
+            "y copies the pinned reference · v verifies again · / another reference", style="dim"
+        )
+        self.query_one("#verify-results", Static).update(text)
+        failed = sum(1 for r in reports if not r.passed)
+        if failed:
+            self.notify(f"{failed} reference(s) not verified.", severity="error")
+        else:
+            self.notify("The registry holds exactly what was pushed.")
+
+    def action_verify_again(self) -> None:
+        """Run the checks again."""
+        self.query_one("#verify-results", Static).update("Verifying…")
+        self.run_verification(self.targets)
+
+    @on(Input.Submitted, "#verify-reference")
+    @on(Button.Pressed, "#verify-button")
+    def _verify_typed(self) -> None:
+        text = self.query_one("#verify-reference", Input).value.strip()
+        problem = self.query_one("#verify-problem", Label)
+        try:
+            target = parse_docker_ref(text)
+        except InvalidReference as error:
+            problem.update(str(error))
+            problem.add_class("-visible")
+            return
+        problem.remove_class("-visible")
+        self.targets = [target]
+        self.action_verify_again()
+
+    def action_focus_reference(self) -> None:
+        """Jump to the reference box."""
+        self.query_one("#verify-reference", Input).focus()
+
+    def action_copy_pinned(self) -> None:
+        """Put `registry/repo@sha256:…` on the clipboard."""
+        pinned = [r.pinned for r in self.reports if r.pinned]
+        if pinned:
+            self.app.copy_to_clipboard("\n".join(pinned))
+            self.notify(f"Copied {pinned[0]}")
+
+    def action_back(self) -> None:
+        """Back to the image browser."""
+        self.dismiss()

@@ -1,0 +1,126 @@
+"""The image browser, driven with Pilot against the sandbox engine."""
+
+from __future__ import annotations
+
+import docker
+import pytest
+from textual.widgets import DataTable, Static
+
+from app.ui.app import DockpushApp
+from app.ui.screens.browser import ImageBrowserScreen
+from app.ui.screens.tag_form import TagFormScreen
+from app.ui.widgets.error_panel import ErrorPanel
+from tests.harness.sandbox import SandboxInfo
+from tests.ui import settle, wait_until
+
+
+async def _open(pilot) -> ImageBrowserScreen:
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ImageBrowserScreen))
+    screen = pilot.app.screen
+    await wait_until(pilot, lambda: bool(screen.all_rows))
+    await settle(pilot.app, pilot)
+    return screen
+
+
+def _shown(screen: ImageBrowserScreen) -> list[str]:
+    return [f"{row.repository}:{row.tag}" for row in screen.shown_rows]
+
+
+async def test_lists_filters_and_counts(engine_client: docker.DockerClient) -> None:
+    app = DockpushApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open(pilot)
+        shown = _shown(screen)
+        assert {"dockpush-demo/layers:2.3.1", "dockpush-demo/multi:latest"} <= set(shown)
+        assert not any(tag.startswith("<none>") for tag in shown)
+        assert str(screen.query_one("#row-count").render()).endswith("tags")
+        await pilot.press("slash", *"multi")
+        await settle(app, pilot)
+        assert _shown(screen) == [
+            "dockpush-demo/multi:1.0",
+            "dockpush-demo/multi:1.1",
+            "dockpush-demo/multi:latest",
+        ]
+        total = len(screen.all_rows)
+        assert str(screen.query_one("#row-count").render()) == f"3 of {total} tags"
+        await pilot.press("escape")  # clears the filter
+        assert len(screen.shown_rows) == total
+        await pilot.press("slash", *"no-such-image")
+        await settle(app, pilot)
+        assert "No tag matches" in str(screen.query_one("#empty-state").render())
+
+
+async def test_sort_detail_and_dangling(engine_client: docker.DockerClient) -> None:
+    app = DockpushApp()
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await _open(pilot)
+        while screen.sort_column.value != "size":
+            await pilot.press("s")
+        await pilot.press("S")
+        await settle(app, pilot)
+        sizes = [row.image.size for row in screen.shown_rows]
+        assert sizes == sorted(sizes, reverse=True)
+        assert "Size ▼" in str(screen.query_one(DataTable).columns["size"].label)
+        await pilot.press("slash", *"layers", "enter")
+        await settle(app, pilot)
+        detail = str(screen.query_one("#detail", Static).render())
+        assert "dockpush-demo/layers:2.3.1" in detail
+        assert "linux/" in detail and "4 layers" in detail
+        assert "COPY" in detail and "/data/layer2.bin" in detail
+        await pilot.press("escape", "d")
+        await pilot.press("slash", *"none")
+        await settle(app, pilot)
+        assert any(row.repository == "<none>" for row in screen.shown_rows)
+
+
+async def test_mark_several_then_continue(engine_client: docker.DockerClient) -> None:
+    app = DockpushApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open(pilot)
+        await pilot.press("slash", *"dockpush-demo/multi", "enter")
+        await settle(app, pilot)
+        await pilot.press("space", "down", "space")
+        assert len(screen.marked) == 2
+        assert "2 marked" in str(screen.query_one("#row-count").render())
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, TagFormScreen))
+        assert [s.reference for s in app.screen.sources] == [
+            "dockpush-demo/multi:1.0",
+            "dockpush-demo/multi:1.1",
+        ]
+
+
+async def test_follows_engine_events_without_refresh(
+    engine_client: docker.DockerClient, unique: str
+) -> None:
+    app = DockpushApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open(pilot)
+        repository = f"live/added-{unique}"
+        engine_client.api.tag("dockpush-demo/tiny:1.0", repository, "1")
+        try:
+            await wait_until(pilot, lambda: f"{repository}:1" in _shown(screen))
+            engine_client.api.remove_image(f"{repository}:1")
+            await wait_until(pilot, lambda: f"{repository}:1" not in _shown(screen))
+        finally:
+            if f"{repository}:1" in {t for i in engine_client.images.list() for t in i.tags}:
+                engine_client.api.remove_image(f"{repository}:1")
+
+
+async def test_unreachable_engine_explains_and_retry_recovers(
+    sandbox: SandboxInfo, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = DockpushApp(host=f"unix://{tmp_path}/no-engine.sock")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, ImageBrowserScreen))
+        screen = app.screen
+        panel = screen.query_one(ErrorPanel)
+        await wait_until(pilot, lambda: panel.has_class("-visible"))
+        text = str(panel.render())
+        assert "Docker engine not reachable" in text
+        assert "no-engine.sock" in text and "What to do" in text
+        assert "Traceback" not in text
+        app.host = sandbox.docker_host
+        await pilot.press("r")
+        await wait_until(pilot, lambda: bool(screen.all_rows))
+        assert not panel.has_class("-visible")

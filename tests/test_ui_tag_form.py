@@ -1,0 +1,138 @@
+"""The tag form, driven with Pilot against the sandbox engine."""
+
+from __future__ import annotations
+
+import docker
+from textual.widgets import Button, Input, Label, Static
+
+from app.core.engine import Engine
+from app.ui.app import DockpushApp
+from app.ui.screens.browser import ImageBrowserScreen
+from app.ui.screens.tag_form import TagFormScreen
+from app.ui.workflow import Source
+from tests.harness.sandbox import SandboxInfo
+from tests.ui import settle, wait_until
+
+
+async def _form(pilot, *references: str) -> TagFormScreen:
+    app = pilot.app
+    await wait_until(pilot, lambda: isinstance(app.screen, ImageBrowserScreen))
+    engine = Engine.connect()  # the test's own connection: the app's belongs to its workers
+    sources = []
+    for reference in references:
+        details = engine.inspect_image(reference)
+        repository = reference.rpartition(":")[0]
+        sources.append(Source(reference, details.id, repository, details.repo_tags))
+    app.start_tagging(sources)
+    await wait_until(pilot, lambda: isinstance(app.screen, TagFormScreen))
+    await settle(app, pilot)
+    return app.screen
+
+
+async def _type(pilot, field: str, text: str) -> None:
+    box = pilot.app.screen.query_one(f"#{field}", Input)
+    box.value = text
+    await pilot.pause(0.05)
+
+
+def _problem(screen: TagFormScreen, field: str) -> str:
+    return str(screen.query_one(f"#{field}-problem", Label).render())
+
+
+async def test_apply_creates_tags_in_the_engine(
+    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+) -> None:
+    app = DockpushApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _form(pilot, "dockpush-demo/tiny:1.0")
+        assert screen.query_one("#registry", Input).value == "docker.io"
+        assert screen.query_one("#repository", Input).value == "tiny"
+        assert screen.query_one("#tags", Input).value == "1.0"
+        await _type(pilot, "registry", sandbox.auth_registry)
+        await _type(pilot, "namespace", f"form-{unique}")
+        await _type(pilot, "tags", "1.0 latest")
+        preview = str(screen.query_one("#preview", Static).render())
+        target = f"{sandbox.auth_registry}/form-{unique}/tiny"
+        assert f"{target}:1.0" in preview and f"{target}:latest" in preview
+        assert not screen.query_one("#apply", Button).disabled
+        remove_afterwards += [f"{target}:1.0", f"{target}:latest"]
+        await pilot.click("#apply")
+        await wait_until(pilot, lambda: not isinstance(app.screen, TagFormScreen))
+        tags = engine_client.images.get("dockpush-demo/tiny:1.0").tags
+        assert f"{target}:1.0" in tags and f"{target}:latest" in tags
+        assert [str(t) for t in app.workflow.targets] == [f"{target}:1.0", f"{target}:latest"]
+
+
+async def test_every_validation_message(engine_client: docker.DockerClient) -> None:
+    app = DockpushApp()
+    async with app.run_test(size=(120, 50)) as pilot:
+        screen = await _form(pilot, "dockpush-demo/tiny:1.0")
+        apply = screen.query_one("#apply", Button)
+        assert "Docker Hub needs a namespace" in _problem(screen, "namespace")
+        assert apply.disabled
+        await _type(pilot, "namespace", "Team")
+        assert "uppercase" in _problem(screen, "namespace")
+        await _type(pilot, "namespace", "team")
+        assert _problem(screen, "namespace") == "" and not apply.disabled
+        await _type(pilot, "registry", "no_such host")
+        assert "registry" in _problem(screen, "registry") and apply.disabled
+        await _type(pilot, "registry", "myregistry")
+        assert "does not look like a registry host" in _problem(screen, "registry")
+        await _type(pilot, "registry", "ghcr.io")
+        await _type(pilot, "repository", "my app")
+        assert "contains a space" in _problem(screen, "repository")
+        await _type(pilot, "repository", "app")
+        await _type(pilot, "tags", "v1 .0")
+        assert "may not start with '.'" in _problem(screen, "tags")
+        await _type(pilot, "tags", "x" * 129)
+        assert "129 characters" in _problem(screen, "tags")
+        await _type(pilot, "tags", "")
+        assert "at least one tag" in _problem(screen, "tags")
+        assert screen.query_one("#tags", Input).has_class("-invalid")
+        await _type(pilot, "tags", "1.0")
+        assert not apply.disabled
+
+
+async def test_paste_splits_and_quick_tags(engine_client: docker.DockerClient) -> None:
+    app = DockpushApp()
+    async with app.run_test(size=(120, 50)) as pilot:
+        screen = await _form(pilot, "dockpush-demo/layers:2.3.1")
+        await _type(pilot, "repository", "ghcr.io/org/app:1.2")
+        values = {
+            f: screen.query_one(f"#{f}", Input).value
+            for f in ("registry", "namespace", "repository", "tags")
+        }
+        assert values == {
+            "registry": "ghcr.io",
+            "namespace": "org",
+            "repository": "app",
+            "tags": "1.2",
+        }
+        choices = [b.name for b in screen.query(".tag-choice")]
+        assert choices == ["latest", "2.3.2", "2.4.0", "3.0.0"]
+        await pilot.click("Button.tag-choice")
+        assert screen.query_one("#tags", Input).value == "1.2 latest"
+
+
+async def test_moved_tag_warning(engine_client: docker.DockerClient) -> None:
+    app = DockpushApp()
+    async with app.run_test(size=(120, 50)) as pilot:
+        screen = await _form(pilot, "dockpush-demo/tiny:1.0")
+        await _type(pilot, "registry", "docker.io")
+        await _type(pilot, "namespace", "dockpush-demo")
+        await _type(pilot, "repository", "multi")
+        await _type(pilot, "tags", "latest")
+        preview = str(screen.query_one("#preview", Static).render())
+        assert "moves it away from that image" in preview
+        assert "dockpush-demo/multi:1.1" in preview
+
+
+async def test_cancel_changes_nothing(engine_client: docker.DockerClient) -> None:
+    before = {t for i in engine_client.images.list() for t in i.tags}
+    app = DockpushApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _form(pilot, "dockpush-demo/tiny:1.0")
+        await _type(pilot, "namespace", "someone")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ImageBrowserScreen))
+    assert {t for i in engine_client.images.list() for t in i.tags} == before

@@ -1,0 +1,32 @@
+"""Helpers for driving the real app with Pilot."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from textual.app import App
+from textual.pilot import Pilot
+
+# Workers that run for the app's lifetime; waiting for them would never end.
+LONG_LIVED = {"events"}
+
+
+async def settle(app: App, pilot: Pilot, pause: float = 0.1) -> None:
+    """Wait for every finite worker, then let messages land."""
+    for _ in range(3):
+        finite = [w for w in app.workers if w.group not in LONG_LIVED and w.is_running]
+        if finite:
+            # An explicit list: an empty one would mean "all", the event follower included.
+            await asyncio.gather(*(w.wait() for w in finite), return_exceptions=True)
+        await pilot.pause(pause)
+
+
+async def wait_until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Pause until `condition()` holds; fail with a clear message after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await pilot.pause(0.05)

@@ -11,11 +11,11 @@ from app.ui.screens.browser import ImageBrowserScreen
 from app.ui.screens.tag_form import TagFormScreen
 from app.ui.widgets.error_panel import ErrorPanel
 from tests.harness.sandbox import SandboxInfo
-from tests.ui import settle, wait_until
+from tests.ui import settle, wait_for_screen, wait_until
 
 
 async def _open(pilot) -> ImageBrowserScreen:
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ImageBrowserScreen))
+    await wait_for_screen(pilot, ImageBrowserScreen)
     screen = pilot.app.screen
     await wait_until(pilot, lambda: bool(screen.all_rows))
     await settle(pilot.app, pilot)
@@ -83,7 +83,7 @@ async def test_mark_several_then_continue(engine_client: docker.DockerClient) ->
         assert len(screen.marked) == 2
         assert "2 marked" in str(screen.query_one("#row-count").render())
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, TagFormScreen))
+        await wait_for_screen(pilot, TagFormScreen)
         assert [s.reference for s in app.screen.sources] == [
             "dockpush-demo/multi:1.0",
             "dockpush-demo/multi:1.1",
@@ -112,7 +112,7 @@ async def test_unreachable_engine_explains_and_retry_recovers(
 ) -> None:
     app = DockpushApp(host=f"unix://{tmp_path}/no-engine.sock")
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, ImageBrowserScreen))
+        await wait_for_screen(pilot, ImageBrowserScreen)
         screen = app.screen
         panel = screen.query_one(ErrorPanel)
         await wait_until(pilot, lambda: panel.has_class("-visible"))

@@ -11,12 +11,12 @@ from app.ui.screens.browser import ImageBrowserScreen
 from app.ui.screens.tag_form import TagFormScreen
 from app.ui.workflow import Source
 from tests.harness.sandbox import SandboxInfo
-from tests.ui import settle, wait_until
+from tests.ui import settle, wait_for_screen, wait_until
 
 
 async def _form(pilot, *references: str) -> TagFormScreen:
     app = pilot.app
-    await wait_until(pilot, lambda: isinstance(app.screen, ImageBrowserScreen))
+    await wait_for_screen(pilot, ImageBrowserScreen)
     engine = Engine.connect()  # the test's own connection: the app's belongs to its workers
     sources = []
     for reference in references:
@@ -24,7 +24,7 @@ async def _form(pilot, *references: str) -> TagFormScreen:
         repository = reference.rpartition(":")[0]
         sources.append(Source(reference, details.id, repository, details.repo_tags))
     app.start_tagging(sources)
-    await wait_until(pilot, lambda: isinstance(app.screen, TagFormScreen))
+    await wait_for_screen(pilot, TagFormScreen)
     await settle(app, pilot)
     return app.screen
 
@@ -134,5 +134,5 @@ async def test_cancel_changes_nothing(engine_client: docker.DockerClient) -> Non
         await _form(pilot, "dockpush-demo/tiny:1.0")
         await _type(pilot, "namespace", "someone")
         await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, ImageBrowserScreen))
+        await wait_for_screen(pilot, ImageBrowserScreen)
     assert {t for i in engine_client.images.list() for t in i.tags} == before

@@ -30,3 +30,13 @@ async def wait_until(pilot: Pilot, condition: Callable[[], bool], timeout: float
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await pilot.pause(0.05)
+
+
+async def wait_for_screen(pilot: Pilot, screen_type: type, timeout: float = 10.0):
+    """Wait until the top screen is a `screen_type` and has been composed and mounted."""
+    app = pilot.app
+    await wait_until(
+        pilot, lambda: isinstance(app.screen, screen_type) and app.screen.is_mounted, timeout
+    )
+    await pilot.pause()
+    return app.screen

@@ -364,12 +364,12 @@ class PushScreen(Screen[None]):
 
     # -- actions ---------------------------------------------------------------------------
 
-    def _running(self, group: str) -> bool:
+    def _busy(self, group: str) -> bool:
         return any(w.group == group and w.is_running for w in self.workers)
 
     def action_go(self) -> None:
         """Enter: push after a clean pre-flight, re-check after a failed one, verify when done."""
-        if self._running("preflight") or self._running("push"):
+        if self._busy("preflight") or self._busy("push"):
             return
         if self.phase == "done":
             pushed = [i.target for i in self.items if i.state is ItemState.DONE]
@@ -391,7 +391,7 @@ class PushScreen(Screen[None]):
 
     def action_retry(self) -> None:
         """Push again what failed or was cancelled."""
-        if self._running("push"):
+        if self._busy("push"):
             return
         again = [
             i
@@ -403,12 +403,12 @@ class PushScreen(Screen[None]):
 
     def action_cancel(self) -> None:
         """Escape: ask, then cancel a running push; otherwise go back."""
-        if not self._running("push"):
+        if not self._busy("push"):
             self.dismiss()
             return
 
         def answered(yes: bool | None) -> None:
-            if yes and self._running("push"):
+            if yes and self._busy("push"):
                 self._cancelling = True
                 if self._stream is not None:
                     self._stream.cancel()

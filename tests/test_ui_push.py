@@ -1,0 +1,243 @@
+"""The push screen end to end against the sandbox: progress, skips, mounts, login, faults."""
+
+from __future__ import annotations
+
+import asyncio
+
+import docker
+import pytest
+from textual.widgets import Input
+
+from app.core.progress import Phase
+from app.core.reference import Reference, parse_normalized
+from app.ui.app import DockpushApp
+from app.ui.dialogs.confirm import ConfirmDialog
+from app.ui.dialogs.login import LoginDialog
+from app.ui.screens.push import ItemState, PushScreen
+from app.ui.screens.verify import VerifyScreen
+from tests.harness import sandbox as sandbox_control
+from tests.harness.images import build_image
+from tests.harness.sandbox import SandboxInfo
+from tests.ui import settle, wait_for_screen, wait_until
+
+LAYERS = [400_000, 3_000_000, 12_000_000]
+
+
+def _image(client: docker.DockerClient, reference: str, seed: str, remove: list[str]) -> Reference:
+    build_image(client, reference, LAYERS, seed)
+    remove.append(reference)
+    return parse_normalized(reference)
+
+
+async def _push_screen(pilot, targets: list[Reference]) -> PushScreen:
+    app = pilot.app
+    await pilot.pause(0.2)
+    app.finish_tagging(targets)
+    await wait_for_screen(pilot, PushScreen)
+    screen = app.screen
+    await wait_until(pilot, lambda: bool(screen.reports), timeout=20)
+    return screen
+
+
+async def _push(pilot, screen: PushScreen, timeout: float = 60) -> None:
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: screen.phase == "done", timeout=timeout)
+    await settle(pilot.app, pilot)
+
+
+def _phases(screen: PushScreen, index: int = 0) -> set[Phase]:
+    snapshot = screen.items[index].snapshot
+    assert snapshot is not None
+    return {layer.phase for layer in snapshot.layers}
+
+
+async def test_multi_layer_push_then_repeat_then_mount(
+    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+) -> None:
+    first = _image(
+        engine_client, f"{sandbox.open_registry}/ui/first-{unique}:1", unique, remove_afterwards
+    )
+    app = DockpushApp()
+    async with app.run_test(size=(130, 45)) as pilot:
+        screen = await _push_screen(pilot, [first])
+        assert all(report.ready for report in screen.reports)
+        await _push(pilot, screen)
+        item = screen.items[0]
+        assert item.state is ItemState.DONE and item.result is not None
+        snap = item.snapshot
+        assert snap is not None and len(snap.layers) == 3
+        assert _phases(screen) == {Phase.PUSHED}
+        assert snap.bytes_done == snap.bytes_to_upload == sum(v.total for v in snap.layers)
+        rows = screen.query("LayerRow")
+        assert len(rows) == 3
+        assert all("Pushed" in str(r.query_one(".layer-phase").render()) for r in rows)
+        assert app.workflow.pushed[str(first)] == item.result.digest
+
+    async with DockpushApp().run_test(size=(130, 45)) as pilot:
+        screen = await _push_screen(pilot, [first])
+        await _push(pilot, screen)
+        assert _phases(screen) == {Phase.EXISTS}
+        label = str(screen.query_one("#overall-label").render())
+        assert "3 layers already in the registry" in label
+        assert "not sent" in label
+
+    second = parse_normalized(f"{sandbox.open_registry}/ui/second-{unique}:1")
+    engine_client.api.tag(str(first), second.name, second.tag)
+    remove_afterwards.append(str(second))
+    async with DockpushApp().run_test(size=(130, 45)) as pilot:
+        screen = await _push_screen(pilot, [second])
+        await _push(pilot, screen)
+        assert _phases(screen) == {Phase.MOUNTED}
+        rows = screen.query("LayerRow")
+        assert all(
+            f"Mounted from ui/first-{unique}" in str(r.query_one(".layer-phase").render())
+            for r in rows
+        )
+
+
+async def test_auth_registry_without_login_leads_through_login_to_success(
+    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+) -> None:
+    target = _image(
+        engine_client, f"{sandbox.auth_registry}/ui/auth-{unique}:1", unique, remove_afterwards
+    )
+    app = DockpushApp()
+    async with app.run_test(size=(130, 45)) as pilot:
+        screen = await _push_screen(pilot, [target])
+        preflight = str(screen.query_one("#preflight").render())
+        assert "no login saved" in preflight and "✗" in preflight
+        await pilot.press("l")
+        await wait_for_screen(pilot, LoginDialog)
+        dialog = app.screen
+        assert dialog.query_one("#registry", Input).value == sandbox.auth_registry
+        dialog.query_one("#username", Input).value = sandbox.user
+        dialog.query_one("#password", Input).value = "not-the-password"
+        await pilot.click("#submit")
+        await wait_until(
+            pilot, lambda: "rejected" in str(dialog.query_one("#login-outcome").render())
+        )
+        assert dialog.query_one("#password", Input).value == ""
+        password = dialog.query_one("#password", Input)
+        password.value = sandbox.password
+        password.focus()
+        await pilot.press("enter")
+        await wait_for_screen(pilot, PushScreen, timeout=20)
+        await wait_until(pilot, lambda: all(r.ready for r in screen.reports), timeout=20)
+        await _push(pilot, screen)
+        assert screen.items[0].state is ItemState.DONE
+        await pilot.press("enter")
+        await wait_for_screen(pilot, VerifyScreen)
+        verify = app.screen
+        await wait_until(pilot, lambda: bool(verify.reports), timeout=20)
+        assert verify.reports[0].passed
+
+
+async def test_login_error_during_push_opens_login_then_retries(
+    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+) -> None:
+    target = _image(
+        engine_client, f"{sandbox.auth_registry}/ui/late-{unique}:1", unique, remove_afterwards
+    )
+    app = DockpushApp()
+    async with app.run_test(size=(130, 45)) as pilot:
+        screen = await _push_screen(pilot, [target])
+        screen._start([0])  # push despite the failed pre-flight, as a stale login would
+        await wait_for_screen(pilot, LoginDialog, timeout=30)
+        assert screen.items[0].state is ItemState.FAILED
+        assert "Login required" in str(screen.query_one("#push-error").render())
+        dialog = app.screen
+        dialog.query_one("#username", Input).value = sandbox.user
+        dialog.query_one("#password", Input).value = sandbox.password
+        await pilot.click("#submit")
+        await wait_until(pilot, lambda: screen.items[0].state is ItemState.DONE, timeout=30)
+
+
+async def test_registry_stopped_mid_push_fails_clearly_then_retry_succeeds(
+    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+) -> None:
+    reference = f"{sandbox.open_registry}/ui/cut-{unique}:1"
+    build_image(engine_client, reference, [30_000_000, 2_000_000], unique)
+    remove_afterwards.append(reference)
+    app = DockpushApp()
+    try:
+        async with app.run_test(size=(130, 45)) as pilot:
+            screen = await _push_screen(pilot, [parse_normalized(reference)])
+            await pilot.press("enter")
+            await wait_until(
+                pilot,
+                lambda: (
+                    screen.items[0].snapshot is not None
+                    and any(v.phase is Phase.PUSHING for v in screen.items[0].snapshot.layers)
+                ),
+            )
+            sandbox_control.stop_process("registry-open")
+            await wait_until(
+                pilot,
+                lambda: (
+                    screen.items[0].snapshot is not None
+                    and any(v.phase is Phase.RETRYING for v in screen.items[0].snapshot.layers)
+                ),
+                timeout=30,
+            )
+            assert "gives no reason" in str(screen.query_one("#push-outcome").render())
+            await wait_until(pilot, lambda: screen.phase == "done", timeout=90)
+            assert screen.items[0].state is ItemState.FAILED
+            shown = str(screen.query_one("#push-error").render())
+            assert "Registry not reachable" in shown and "What to do" in shown
+            assert "Pushed" not in str(screen.query_one("#push-outcome").render())
+            sandbox_control.start_registry("open")
+            await pilot.press("R")
+            await wait_until(pilot, lambda: screen.items[0].state is ItemState.DONE, timeout=60)
+    finally:
+        sandbox_control.start_registry("open")
+
+
+async def test_cancelled_push_claims_nothing(
+    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+) -> None:
+    reference = f"{sandbox.open_registry}/ui/cancel-{unique}:1"
+    build_image(engine_client, reference, [60_000_000], unique)
+    remove_afterwards.append(reference)
+    app = DockpushApp()
+    async with app.run_test(size=(130, 45)) as pilot:
+        screen = await _push_screen(pilot, [parse_normalized(reference)])
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen._busy("push"))
+        await pilot.press("escape")
+        await wait_for_screen(pilot, ConfirmDialog)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: screen.phase == "done", timeout=30)
+        assert screen.items[0].state is ItemState.CANCELLED
+        assert screen.items[0].result is None
+        assert str(reference) not in app.workflow.pushed
+        assert "Cancelled" in str(screen.query_one("#push-outcome").render())
+
+
+@pytest.mark.parametrize("count", [2])
+async def test_queue_of_several_references_keeps_rows_apart(
+    engine_client: docker.DockerClient,
+    sandbox: SandboxInfo,
+    unique: str,
+    remove_afterwards,
+    count: int,
+) -> None:
+    targets = [
+        _image(
+            engine_client,
+            f"{sandbox.open_registry}/ui/queue-{unique}-{i}:1",
+            f"{unique}{i}",
+            remove_afterwards,
+        )
+        for i in range(count)
+    ]
+    app = DockpushApp()
+    async with app.run_test(size=(130, 45)) as pilot:
+        screen = await _push_screen(pilot, targets)
+        assert screen.query_one("#queue").display
+        await _push(pilot, screen)
+        assert [item.state for item in screen.items] == [ItemState.DONE] * count
+        layer_sets = [{v.layer_id for v in item.snapshot.layers} for item in screen.items]
+        assert layer_sets[0].isdisjoint(layer_sets[1])
+        digests = {item.result.digest for item in screen.items}
+        assert len(digests) == count
+        await asyncio.sleep(0)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 
 from textual import on
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from app.core.credentials import CredentialStore, Login, registry_key
 from app.core.engine import Engine
 from app.core.reference import Reference
 from app.ui.messages import EngineConnected
+from app.ui.screens.logins import LoginCheck
 from app.ui.workflow import Source, Workflow
 
 
@@ -32,6 +35,8 @@ class DockpushApp(App[None]):
     TITLE = "dockpush"
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+l", "logins", "Logins"),
+        Binding("question_mark", "help", "Help"),
     ]
 
     def __init__(self, host: str | None = None) -> None:
@@ -39,6 +44,7 @@ class DockpushApp(App[None]):
         self.host = host
         self.engine: Engine | None = None
         self.workflow = Workflow()
+        self.login_checks: dict[str, LoginCheck] = {}
         self._engine_lock = threading.Lock()
 
     def on_mount(self) -> None:
@@ -80,7 +86,11 @@ class DockpushApp(App[None]):
 
         def finished(outcome: LoginOutcome | None) -> None:
             if outcome is not None:
-                self.workflow.logins[registry_key(outcome.login.registry)] = outcome.login
+                key = registry_key(outcome.login.registry)
+                self.workflow.logins[key] = outcome.login
+                self.login_checks[key] = LoginCheck(
+                    key, "valid", f"accepted for {outcome.login.username}", datetime.now()
+                )
                 where = "saved in the system keyring" if outcome.saved else "for this session"
                 self.notify(
                     f"Logged in to {outcome.login.registry} as {outcome.login.username} ({where})."
@@ -89,6 +99,54 @@ class DockpushApp(App[None]):
                 done(outcome)
 
         self.push_screen(LoginDialog(registry), finished)
+
+    def action_logins(self) -> None:
+        """Open the saved logins (from any screen)."""
+        from app.ui.screens.logins import SavedLoginsScreen
+
+        if not isinstance(self.screen, SavedLoginsScreen):
+            self.push_screen(SavedLoginsScreen())
+
+    def action_help(self) -> None:
+        """Keys of the current screen first, then of every other screen."""
+        from app.ui.screens.browser import ImageBrowserScreen
+        from app.ui.screens.help import HelpScreen
+        from app.ui.screens.logins import SavedLoginsScreen
+        from app.ui.screens.push import PushScreen
+        from app.ui.screens.tag_form import TagFormScreen
+        from app.ui.screens.verify import VerifyScreen
+
+        screens = [
+            ("1 Select: image browser", ImageBrowserScreen),
+            ("2 Tag: tag form", TagFormScreen),
+            ("4 Push", PushScreen),
+            ("5 Verify", VerifyScreen),
+            ("Saved logins", SavedLoginsScreen),
+        ]
+        current = [(t, s) for t, s in screens if isinstance(self.screen, s)]
+        others = [(t, s) for t, s in screens if not isinstance(self.screen, s)]
+        sections = [
+            (f"{title} (this screen)" if (title, kind) in current else title, list(kind.BINDINGS))
+            for title, kind in current + others
+        ]
+        sections.append(("Everywhere", [*self.BINDINGS, Binding("ctrl+p", "", "Commands")]))
+        self.push_screen(HelpScreen(sections))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The command palette (ctrl+p): Textual's commands plus dockpush's."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Saved logins", "List, check and forget registry logins", self.action_logins
+        )
+        yield SystemCommand("Help: keys", "Keys for every screen", self.action_help)
+        yield SystemCommand(
+            "Verify a reference",
+            "Check what a registry holds for any reference",
+            lambda: self.start_verify([]),
+        )
+        yield SystemCommand(
+            "Log in to a registry", "Check and save a login", lambda: self.open_login("")
+        )
 
     # -- workflow ----------------------------------------------------------------------------
 
@@ -110,4 +168,7 @@ class DockpushApp(App[None]):
         """Step 5: verify what the registry now holds."""
         from app.ui.screens.verify import VerifyScreen
 
-        self.switch_screen(VerifyScreen(targets))
+        if targets and not isinstance(self.screen, VerifyScreen):
+            self.switch_screen(VerifyScreen(targets))
+        else:
+            self.push_screen(VerifyScreen(targets))

@@ -1,0 +1,208 @@
+"""Credentials: the real Secret Service, the real docker CLI's logins, broken configs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import pickle
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import keyring.core
+import pytest
+
+from app.core.credentials import (
+    CredentialStore,
+    Login,
+    LoginSource,
+    Secret,
+    keyring_problem,
+    registry_key,
+)
+from app.core.engine import Engine
+from app.core.errors import KeyringUnavailable
+from tests.harness.sandbox import SandboxInfo
+
+
+@pytest.fixture
+def secret_service(sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """keyring on the sandbox's gnome-keyring, re-detected for this test."""
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", sandbox.dbus_address)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.SecretService.Keyring")
+    keyring.core.init_backend()
+    yield
+    keyring.core.init_backend()
+
+
+@pytest.fixture
+def no_secret_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A session bus address where nothing listens: as on a headless box without a keyring."""
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus")
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    keyring.core.init_backend()
+    yield
+    monkeypatch.undo()
+    keyring.core.init_backend()
+
+
+def _docker(
+    args: list[str], stdin: str, sandbox: SandboxInfo, config: Path, path: str | None = None
+) -> None:
+    """Run the real docker CLI against the sandbox with its own config folder."""
+    env = {
+        "PATH": path or "/usr/local/bin:/usr/bin:/bin",
+        "DOCKER_HOST": sandbox.docker_host,
+        "DOCKER_CONFIG": str(config),
+        "DBUS_SESSION_BUS_ADDRESS": sandbox.dbus_address,
+        "HOME": str(config.parent),
+    }
+    result = subprocess.run(
+        ["docker", *args], input=stdin, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_secret_never_prints() -> None:
+    secret = Secret("hunter2-xyz")
+    login = Login("r.example", "me", secret)
+    for shown in (str(secret), repr(secret), f"{secret}", f"{secret!r}", repr(login), str(login)):
+        assert "hunter2-xyz" not in shown
+    assert secret.reveal() == "hunter2-xyz"
+    with pytest.raises(TypeError):
+        pickle.dumps(secret)
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "",
+        "docker.io",
+        "index.docker.io",
+        "https://index.docker.io/v1/",
+        "registry-1.docker.io",
+        "HTTPS://INDEX.DOCKER.IO/V1/",
+    ],
+)
+def test_docker_hub_spellings(spelling: str) -> None:
+    assert registry_key(spelling) == "docker.io"
+
+
+def test_registry_key_other() -> None:
+    assert registry_key("https://ghcr.io/") == "ghcr.io"
+    assert registry_key("127.0.0.1:5000") == "127.0.0.1:5000"
+
+
+def test_keyring_save_load_list_forget(secret_service: None, unique: str) -> None:
+    store = CredentialStore()
+    registry = f"registry-{unique}.example:5000"
+    store.save(Login(registry, "alice", Secret(f"pw-{unique}")))
+    loaded = store.load(registry)
+    assert loaded is not None
+    login, source = loaded
+    assert source is LoginSource.KEYRING and login.username == "alice"
+    assert login.secret.reveal() == f"pw-{unique}"
+    assert keyring.get_password(f"dockpush:{registry}", "alice") == f"pw-{unique}"
+    assert [s.registry for s in store.list_saved()] == [registry]
+    index = (Path(store._index_file())).read_text()
+    assert f"pw-{unique}" not in index
+    assert store.forget(registry)
+    assert keyring.get_password(f"dockpush:{registry}", "alice") is None
+    assert store.load(registry) is None
+    assert not store.forget(registry)
+
+
+def test_login_made_by_docker_cli_in_auths(
+    sandbox: SandboxInfo, isolated_config: Path, engine_client, tmp_path: Path
+) -> None:
+    # With a credential helper on PATH the CLI would pick it; without one it writes `auths`.
+    only_docker = tmp_path / "bin"
+    only_docker.mkdir()
+    (only_docker / "docker").symlink_to(shutil.which("docker"))
+    _docker(
+        ["login", "-u", sandbox.user, "--password-stdin", sandbox.auth_registry],
+        sandbox.password,
+        sandbox,
+        isolated_config,
+        path=str(only_docker),
+    )
+    config = json.loads((isolated_config / "config.json").read_text())
+    assert "auth" in config["auths"][sandbox.auth_registry]
+    found = CredentialStore().load(sandbox.auth_registry)
+    assert found is not None and found[1] is LoginSource.CONFIG
+    assert found[0].username == sandbox.user
+    assert "Succeeded" in Engine.connect().check_login(found[0])
+    listed = CredentialStore().list_saved()
+    assert [(s.registry, s.username, s.source) for s in listed] == [
+        (sandbox.auth_registry, sandbox.user, LoginSource.CONFIG)
+    ]
+
+
+def test_login_made_by_docker_cli_through_secretservice_helper(
+    sandbox: SandboxInfo, isolated_config: Path, secret_service: None, engine_client
+) -> None:
+    (isolated_config / "config.json").write_text(json.dumps({"credsStore": "secretservice"}))
+    _docker(
+        ["login", "-u", sandbox.user, "--password-stdin", sandbox.auth_registry],
+        sandbox.password,
+        sandbox,
+        isolated_config,
+    )
+    config_text = (isolated_config / "config.json").read_text()
+    assert sandbox.password not in config_text
+    try:
+        found = CredentialStore().load(sandbox.auth_registry)
+        assert found is not None and found[1] is LoginSource.STORE
+        assert "Succeeded" in Engine.connect().check_login(found[0])
+        listed = {s.registry: s for s in CredentialStore().list_saved()}
+        assert listed[sandbox.auth_registry].source is LoginSource.STORE
+    finally:
+        _docker(["logout", sandbox.auth_registry], "", sandbox, isolated_config)
+
+
+def test_keyring_login_wins_over_docker_config(
+    sandbox: SandboxInfo, isolated_config: Path, secret_service: None, unique: str
+) -> None:
+    registry = f"both-{unique}.example"
+    auth = base64.b64encode(b"from-config:pw1").decode()
+    (isolated_config / "config.json").write_text(json.dumps({"auths": {registry: {"auth": auth}}}))
+    store = CredentialStore()
+    store.save(Login(registry, "from-keyring", Secret("pw2")))
+    try:
+        login, source = store.load(registry)
+        assert (login.username, source) == ("from-keyring", LoginSource.KEYRING)
+    finally:
+        store.forget(registry)
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("{not json", "not valid JSON"),
+        (json.dumps({"auths": {"r.example": {"auth": "@@not-base64@@"}}}), "not valid base64"),
+        (
+            json.dumps({"auths": {"r.example": {"auth": base64.b64encode(b"nocolon").decode()}}}),
+            "no ':'",
+        ),
+        (json.dumps({"credsStore": "does-not-exist"}), "not installed"),
+        (json.dumps(["a", "list"]), "JSON object"),
+    ],
+)
+def test_broken_docker_config_is_explained_and_the_rest_works(
+    isolated_config: Path, content: str, words: str
+) -> None:
+    (isolated_config / "config.json").write_text(content)
+    store = CredentialStore()
+    assert store.load("r.example") is None
+    assert any(words in problem for problem in store.problems), store.problems
+    store.list_saved()  # never raises
+
+
+def test_missing_keyring_is_said_plainly(no_secret_service: None) -> None:
+    assert keyring_problem() is not None
+    with pytest.raises(KeyringUnavailable) as raised:
+        CredentialStore().save(Login("r.example", "me", Secret("pw-never-written")))
+    assert "could not be saved" in raised.value.explanation
+    assert "Secret Service" in raised.value.next_step

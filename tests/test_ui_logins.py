@@ -1,0 +1,185 @@
+"""Login dialog and saved logins, driven with Pilot; the password must appear nowhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import keyring.core
+import pytest
+from textual.widgets import Checkbox, DataTable, Input
+
+from app.core.reference import parse_normalized
+from app.ui.app import DockpushApp
+from app.ui.dialogs.login import LoginDialog
+from app.ui.screens.browser import ImageBrowserScreen
+from app.ui.screens.logins import SavedLoginsScreen
+from app.ui.screens.push import ItemState, PushScreen
+from app.ui.screens.verify import VerifyScreen
+from tests.harness.images import build_image
+from tests.harness.sandbox import SandboxInfo
+from tests.ui import settle, wait_for_screen, wait_until
+
+
+@pytest.fixture
+def secret_service(sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", sandbox.dbus_address)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.SecretService.Keyring")
+    keyring.core.init_backend()
+    yield
+    keyring.core.init_backend()
+
+
+async def _log_in(pilot, registry: str, user: str, password: str, remember: bool = True):
+    app = pilot.app
+    app.open_login(registry)
+    dialog = await wait_for_screen(pilot, LoginDialog)
+    await settle(app, pilot)
+    dialog.query_one("#username", Input).value = user
+    dialog.query_one("#remember", Checkbox).value = remember and not dialog._keyring_problem
+    box = dialog.query_one("#password", Input)
+    box.value = password
+    box.focus()
+    await pilot.press("enter")
+    return dialog
+
+
+def _table_rows(screen: SavedLoginsScreen) -> list[list[str]]:
+    table = screen.query_one(DataTable)
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_saved_login_listed_checked_and_forgotten(
+    sandbox: SandboxInfo, secret_service: None, engine_client
+) -> None:
+    app = DockpushApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_screen(pilot, ImageBrowserScreen)
+        await _log_in(pilot, sandbox.auth_registry, sandbox.user, sandbox.password)
+        await wait_for_screen(pilot, ImageBrowserScreen, timeout=20)
+        assert keyring.get_password(f"dockpush:{sandbox.auth_registry}", sandbox.user)
+        await pilot.press("ctrl+l")
+        screen = await wait_for_screen(pilot, SavedLoginsScreen)
+        await wait_until(pilot, lambda: screen.query_one(DataTable).row_count == 1)
+        row = _table_rows(screen)[0]
+        assert row[:3] == [sandbox.auth_registry, sandbox.user, "system keyring (dockpush)"]
+        assert row[3].startswith("✓ valid")  # visible without opening anything
+        app.login_checks.clear()
+        await pilot.press("c")
+        await wait_until(pilot, lambda: _table_rows(screen)[0][3].startswith("✓ valid"))
+        await pilot.press("f")
+        await wait_until(pilot, lambda: screen.query_one(DataTable).row_count == 0)
+        assert keyring.get_password(f"dockpush:{sandbox.auth_registry}", sandbox.user) is None
+        assert "No saved logins" in str(screen.query_one("#logins-note").render())
+
+
+async def test_rejected_login_is_marked(
+    sandbox: SandboxInfo, secret_service: None, engine_client
+) -> None:
+    app = DockpushApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_screen(pilot, ImageBrowserScreen)
+        await _log_in(pilot, sandbox.auth_registry, sandbox.user, sandbox.password)
+        await wait_for_screen(pilot, ImageBrowserScreen, timeout=20)
+        # The password changes elsewhere: put a wrong one in the keyring.
+        keyring.set_password(f"dockpush:{sandbox.auth_registry}", sandbox.user, "changed")
+        app.workflow.logins.clear()
+        await pilot.press("ctrl+l")
+        screen = await wait_for_screen(pilot, SavedLoginsScreen)
+        await wait_until(pilot, lambda: screen.query_one(DataTable).row_count == 1)
+        await pilot.press("c")
+        await wait_until(pilot, lambda: _table_rows(screen)[0][3].startswith("✗ rejected"))
+        await pilot.press("f")
+        await wait_until(pilot, lambda: screen.query_one(DataTable).row_count == 0)
+
+
+async def test_no_keyring_means_a_session_login_said_plainly(
+    sandbox: SandboxInfo, engine_client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus")
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    keyring.core.init_backend()
+    try:
+        app = DockpushApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for_screen(pilot, ImageBrowserScreen)
+            app.open_login(sandbox.auth_registry)
+            dialog = await wait_for_screen(pilot, LoginDialog)
+            await wait_until(pilot, lambda: dialog._keyring_problem is not None)
+            text = str(dialog.query_one("#login-outcome").render())
+            assert "No system keyring" in text and "only for this run" in text
+            assert "never falls back to plain text" in text
+            assert dialog.query_one("#remember", Checkbox).disabled
+            box = dialog.query_one("#username", Input)
+            box.value = sandbox.user
+            dialog.query_one("#password", Input).value = sandbox.password
+            dialog.query_one("#password", Input).focus()
+            await pilot.press("enter")
+            await wait_for_screen(pilot, ImageBrowserScreen, timeout=20)
+            assert app.workflow.logins[sandbox.auth_registry].username == sandbox.user
+        assert not list(tmp_path.rglob("logins.json"))
+    finally:
+        monkeypatch.undo()
+        keyring.core.init_backend()
+
+
+async def test_password_appears_nowhere(
+    sandbox: SandboxInfo,
+    secret_service: None,
+    engine_client,
+    unique: str,
+    remove_afterwards,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    reference = f"{sandbox.auth_registry}/secret/scan-{unique}:1"
+    build_image(engine_client, reference, [200_000], unique)
+    remove_afterwards.append(reference)
+    screens_text: list[str] = []
+    app = DockpushApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_screen(pilot, ImageBrowserScreen)
+        screens_text.append(app.export_screenshot())
+        dialog = await _log_in(
+            pilot, sandbox.auth_registry, sandbox.user, "wrong-" + sandbox.password
+        )
+        await wait_until(
+            pilot, lambda: "rejected" in str(dialog.query_one("#login-outcome").render())
+        )
+        screens_text.append(app.export_screenshot())
+        dialog.query_one("#password", Input).value = sandbox.password
+        screens_text.append(app.export_screenshot())  # the field is masked
+        dialog.query_one("#password", Input).focus()
+        await pilot.press("enter")
+        await wait_for_screen(pilot, ImageBrowserScreen, timeout=20)
+        app.finish_tagging([parse_normalized(reference)])
+        push = await wait_for_screen(pilot, PushScreen)
+        await wait_until(pilot, lambda: bool(push.reports), timeout=20)
+        screens_text.append(app.export_screenshot())
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: push.phase == "done", timeout=60)
+        push.action_toggle_log()
+        await settle(app, pilot)
+        screens_text.append(app.export_screenshot())
+        assert push.items[0].state is ItemState.DONE
+        await pilot.press("enter")
+        verify = await wait_for_screen(pilot, VerifyScreen)
+        await wait_until(pilot, lambda: bool(verify.reports), timeout=20)
+        screens_text.append(app.export_screenshot())
+        await pilot.press("ctrl+l")
+        await wait_for_screen(pilot, SavedLoginsScreen)
+        await settle(app, pilot)
+        screens_text.append(app.export_screenshot())
+        errors = [str(i.error) + repr(i.error) for i in push.items if i.error]
+        store_key = f"dockpush:{sandbox.auth_registry}"
+    files = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()]
+    try:
+        password = sandbox.password
+        assert all(password not in text for text in screens_text)
+        assert all(password.encode() not in content for content in files)
+        assert password not in caplog.text
+        assert all(password not in text for text in errors)
+        assert keyring.get_password(store_key, sandbox.user) == password  # only there
+    finally:
+        keyring.delete_password(store_key, sandbox.user)

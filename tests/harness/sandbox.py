@@ -30,6 +30,8 @@ from pathlib import Path
 STATE_DIR = Path(os.environ.get("DOCKPUSH_SANDBOX_DIR", "/tmp/dockpush-sandbox"))
 OPEN_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_OPEN_PORT", "47501"))
 AUTH_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_AUTH_PORT", "47502"))
+TOKEN_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_TOKEN_PORT", "47503"))
+ISSUER_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_ISSUER_PORT", "47504"))
 TEST_USER = "dockpush"
 # A known, recognisable test password: scripts/try shows it, and the secret-scan
 # tests search every output for it.
@@ -66,6 +68,7 @@ class SandboxInfo:
     docker_config: str
     open_registry: str
     auth_registry: str
+    token_registry: str
     user: str
     password: str
     dbus_address: str
@@ -80,6 +83,7 @@ class SandboxInfo:
             "DOCKPUSH_SANDBOX_DIR": self.state_dir,
             "DOCKPUSH_TEST_REGISTRY": self.open_registry,
             "DOCKPUSH_TEST_AUTH_REGISTRY": self.auth_registry,
+            "DOCKPUSH_TEST_TOKEN_REGISTRY": self.token_registry,
             "DOCKPUSH_TEST_USER": self.user,
             "DOCKPUSH_TEST_PASSWORD": self.password,
             "DOCKPUSH_CONFIG_DIR": str(Path(self.home) / "dockpush"),
@@ -94,6 +98,7 @@ def info() -> SandboxInfo:
         docker_config=str(STATE_DIR / "docker-config"),
         open_registry=f"127.0.0.1:{OPEN_PORT}",
         auth_registry=f"127.0.0.1:{AUTH_PORT}",
+        token_registry=f"127.0.0.1:{TOKEN_PORT}",
         user=TEST_USER,
         password=TEST_PASSWORD,
         dbus_address=f"unix:path={STATE_DIR / 'dbus.sock'}",
@@ -197,12 +202,9 @@ def _ensure_packages() -> None:
     subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
 
 
-def _registry_config(name: str, port: int, htpasswd: Path | None) -> Path:
+def _registry_config(name: str, port: int, auth: str) -> Path:
     root = STATE_DIR / "registries" / name
     (root / "storage").mkdir(parents=True, exist_ok=True)
-    auth = ""
-    if htpasswd:
-        auth = f"auth:\n  htpasswd:\n    realm: dockpush-sandbox\n    path: {htpasswd}\n"
     config = root / "config.yml"
     config.write_text(
         "version: 0.1\n"
@@ -213,6 +215,54 @@ def _registry_config(name: str, port: int, htpasswd: Path | None) -> Path:
         f"{auth}"
     )
     return config
+
+
+def _htpasswd_auth() -> str:
+    return f"auth:\n  htpasswd:\n    realm: dockpush-sandbox\n    path: {_write_htpasswd()}\n"
+
+
+def _token_auth() -> str:
+    """Key and certificate for the token issuer; the registry trusts the certificate."""
+    from tests.harness.token_issuer import ISSUER, SERVICE, make_key_and_cert
+
+    folder = STATE_DIR / "registries" / "issuer"
+    folder.mkdir(parents=True, exist_ok=True)
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    if not cert.exists():
+        make_key_and_cert(key, cert)
+    return (
+        "auth:\n  token:\n"
+        f"    realm: http://127.0.0.1:{ISSUER_PORT}/token\n"
+        f"    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {cert}\n"
+    )
+
+
+def _start_token_issuer() -> None:
+    folder = STATE_DIR / "registries" / "issuer"
+    _start(
+        "token-issuer",
+        [
+            sys.executable,
+            "-m",
+            "tests.harness.token_issuer",
+            str(ISSUER_PORT),
+            str(folder / "key.pem"),
+            str(folder / "cert.pem"),
+            TEST_USER,
+            TEST_PASSWORD,
+        ],
+    )
+    _wait_until("the token issuer", lambda: _port_answers(ISSUER_PORT), timeout=20)
+
+
+def _port_answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/token", timeout=1):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
 
 
 def _write_htpasswd() -> Path:
@@ -334,8 +384,13 @@ def up() -> None:
         config_json.write_text("{}\n")
     _start_keyring()
     _start_engine()
-    htpasswd = _write_htpasswd()
-    for name, port, auth in (("open", OPEN_PORT, None), ("auth", AUTH_PORT, htpasswd)):
+    registries = (
+        ("open", OPEN_PORT, ""),
+        ("auth", AUTH_PORT, _htpasswd_auth()),
+        ("token", TOKEN_PORT, _token_auth()),
+    )
+    _start_token_issuer()
+    for name, port, auth in registries:
         config = _registry_config(name, port, auth)
         _start(f"registry-{name}", ["docker-registry", "serve", str(config)])
         address = f"127.0.0.1:{port}"
@@ -369,7 +424,11 @@ def start_registry(name: str) -> None:
     """Start one registry again (after a test stopped it) and wait until it answers."""
     config = STATE_DIR / "registries" / name / "config.yml"
     _start(f"registry-{name}", ["docker-registry", "serve", str(config)])
-    address = info().open_registry if name == "open" else info().auth_registry
+    address = {
+        "open": info().open_registry,
+        "auth": info().auth_registry,
+        "token": info().token_registry,
+    }[name]
     _wait_until(f"registry {address}", lambda: _registry_answers(address), timeout=30)
 
 
@@ -385,7 +444,15 @@ def down() -> None:
     if not STATE_DIR.exists():
         _log("down: nothing to stop")
         return
-    for name in ("registry-open", "registry-auth", "dockerd", "gnome-keyring", "dbus"):
+    for name in (
+        "registry-open",
+        "registry-auth",
+        "registry-token",
+        "token-issuer",
+        "dockerd",
+        "gnome-keyring",
+        "dbus",
+    ):
         stop_process(name)
     _unmount_under(STATE_DIR)
     shutil.rmtree(STATE_DIR, ignore_errors=True)
@@ -403,7 +470,15 @@ def print_env() -> None:
 
 def status() -> int:
     """Say which sandbox processes run; exit 0 only when all do."""
-    names = ("dbus", "gnome-keyring", "dockerd", "registry-open", "registry-auth")
+    names = (
+        "dbus",
+        "gnome-keyring",
+        "dockerd",
+        "registry-open",
+        "registry-auth",
+        "registry-token",
+        "token-issuer",
+    )
     running = {name: _running_pid(name) for name in names}
     for name, pid in running.items():
         print(f"{name:15} {'running, pid ' + str(pid) if pid else 'stopped'}")

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import docker
+import keyring.core
 import pytest
 
 from tests.harness.sandbox import SandboxInfo
@@ -90,3 +91,13 @@ def remove_afterwards(engine_client: docker.DockerClient) -> Iterator[list[str]]
     for reference in created:
         with contextlib.suppress(docker.errors.APIError):
             engine_client.api.remove_image(reference)
+
+
+@pytest.fixture
+def secret_service(sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """keyring on the sandbox's gnome-keyring (the real Secret Service), re-detected."""
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", sandbox.dbus_address)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.SecretService.Keyring")
+    keyring.core.init_backend()
+    yield
+    keyring.core.init_backend()

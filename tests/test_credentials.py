@@ -28,16 +28,6 @@ from tests.harness.sandbox import SandboxInfo
 
 
 @pytest.fixture
-def secret_service(sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """keyring on the sandbox's gnome-keyring, re-detected for this test."""
-    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", sandbox.dbus_address)
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.SecretService.Keyring")
-    keyring.core.init_backend()
-    yield
-    keyring.core.init_backend()
-
-
-@pytest.fixture
 def no_secret_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A session bus address where nothing listens: as on a headless box without a keyring."""
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
@@ -20,15 +19,6 @@ from app.ui.screens.verify import VerifyScreen
 from tests.harness.images import build_image
 from tests.harness.sandbox import SandboxInfo
 from tests.ui import settle, wait_for_screen, wait_until
-
-
-@pytest.fixture
-def secret_service(sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", sandbox.dbus_address)
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.SecretService.Keyring")
-    keyring.core.init_backend()
-    yield
-    keyring.core.init_backend()
 
 
 async def _log_in(pilot, registry: str, user: str, password: str, remember: bool = True):

@@ -26,6 +26,12 @@ _RATE_WINDOW_SECONDS = 0.25
 _RATE_SMOOTHING = 0.3
 
 
+def _smoothed(rate: float, new_bytes: int, elapsed: float) -> float:
+    """An exponentially smoothed rate: the first measurement as is, then blended in."""
+    instant = max(0, new_bytes) / elapsed
+    return instant if rate == 0 else _RATE_SMOOTHING * instant + (1 - _RATE_SMOOTHING) * rate
+
+
 class Phase(StrEnum):
     """Where one layer is in the push."""
 
@@ -234,12 +240,7 @@ class PushProgress:
             layer.current = event.current
         elapsed = now - layer._window_time
         if elapsed >= _RATE_WINDOW_SECONDS:
-            instant = max(0, layer.current - layer._window_bytes) / elapsed
-            layer.rate = (
-                instant
-                if layer.rate == 0
-                else (_RATE_SMOOTHING * instant + (1 - _RATE_SMOOTHING) * layer.rate)
-            )
+            layer.rate = _smoothed(layer.rate, layer.current - layer._window_bytes, elapsed)
             layer._window_time, layer._window_bytes = now, layer.current
         self._update_overall_rate(now)
 
@@ -256,12 +257,7 @@ class PushProgress:
         if elapsed < _RATE_WINDOW_SECONDS:
             return
         done = self.bytes_done
-        instant = max(0, done - self._window_bytes) / elapsed
-        self.rate = (
-            instant
-            if self.rate == 0
-            else (_RATE_SMOOTHING * instant + (1 - _RATE_SMOOTHING) * self.rate)
-        )
+        self.rate = _smoothed(self.rate, done - self._window_bytes, elapsed)
         self._window_time, self._window_bytes = now, done
 
     def _fail(self, message: str) -> None:

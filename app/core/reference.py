@@ -91,13 +91,13 @@ class Reference:
         """The repository name with its domain, as the engine writes it."""
         return f"{self.domain}/{self.path}" if self.domain else self.path
 
+    def _with_suffix(self, name: str) -> str:
+        tag = f":{self.tag}" if self.tag is not None else ""
+        digest = f"@{self.digest}" if self.digest is not None else ""
+        return f"{name}{tag}{digest}"
+
     def __str__(self) -> str:
-        text = self.name
-        if self.tag is not None:
-            text += f":{self.tag}"
-        if self.digest is not None:
-            text += f"@{self.digest}"
-        return text
+        return self._with_suffix(self.name)
 
     @property
     def familiar_name(self) -> str:
@@ -113,12 +113,7 @@ class Reference:
     @property
     def familiar(self) -> str:
         """The familiar form with tag and digest: `ubuntu:22.04`, `user/app@sha256:…`."""
-        text = self.familiar_name
-        if self.tag is not None:
-            text += f":{self.tag}"
-        if self.digest is not None:
-            text += f"@{self.digest}"
-        return text
+        return self._with_suffix(self.familiar_name)
 
     @property
     def is_docker_hub(self) -> bool:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import docker
 import pytest
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from app.ui.app import DockpushApp
 from app.ui.screens.browser import ImageBrowserScreen
 from app.ui.screens.tag_form import TagFormScreen
 from app.ui.widgets.error_panel import ErrorPanel
+from app.ui.widgets.image_table import ImageTable
 from tests.harness.sandbox import SandboxInfo
 from tests.ui import settle, wait_for_screen, wait_until
 
@@ -60,7 +61,8 @@ async def test_sort_detail_and_dangling(engine_client: docker.DockerClient) -> N
         await settle(app, pilot)
         sizes = [row.image.size for row in screen.shown_rows]
         assert sizes == sorted(sizes, reverse=True)
-        assert "Size ▼" in str(screen.query_one(DataTable).columns["size"].label)
+        labels = [column.label for column in screen.query_one(ImageTable).columns]
+        assert "Size ▼" in labels
         await pilot.press("slash", *"layers", "enter")
         await settle(app, pilot)
         detail = str(screen.query_one("#detail", Static).render())

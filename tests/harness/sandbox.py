@@ -56,6 +56,15 @@ SEED_IMAGES = {
     ),
     "dockpush-demo/multi:1.0": ([256 * 1024, 1024 * 1024], "multi"),
 }
+PROCESSES = (
+    "dbus",
+    "gnome-keyring",
+    "dockerd",
+    "registry-open",
+    "registry-auth",
+    "registry-token",
+    "token-issuer",
+)
 EXTRA_TAGS = {"dockpush-demo/multi:1.0": ["dockpush-demo/multi:1.1", "dockpush-demo/multi:latest"]}
 
 
@@ -468,18 +477,14 @@ def print_env() -> None:
         print(f"export {key}={shlex.quote(value)}")
 
 
+def all_running() -> bool:
+    """Whether every sandbox process is running."""
+    return all(_running_pid(name) for name in PROCESSES)
+
+
 def status() -> int:
     """Say which sandbox processes run; exit 0 only when all do."""
-    names = (
-        "dbus",
-        "gnome-keyring",
-        "dockerd",
-        "registry-open",
-        "registry-auth",
-        "registry-token",
-        "token-issuer",
-    )
-    running = {name: _running_pid(name) for name in names}
+    running = {name: _running_pid(name) for name in PROCESSES}
     for name, pid in running.items():
         print(f"{name:15} {'running, pid ' + str(pid) if pid else 'stopped'}")
     return 0 if all(running.values()) else 1

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from app.core.engine import Engine, ImageDetails, LayerInfo, LocalImage
@@ -20,17 +20,19 @@ from app.core.images import ImageRow, SortColumn, filter_rows, image_rows, sort_
 from app.core.units import human_size, relative_time
 from app.ui.messages import EngineEventsStopped, EngineImagesChanged
 from app.ui.widgets.error_panel import ErrorPanel
+from app.ui.widgets.image_table import Column, ImageTable
 from app.ui.widgets.stepper import Stepper
 from app.ui.workflow import Source
 
 COLUMNS = [
-    (" ", None),
-    ("Repository", SortColumn.REPOSITORY),
-    ("Tag", SortColumn.TAG),
-    ("Image ID", SortColumn.ID),
-    ("Created", SortColumn.CREATED),
-    ("Size", SortColumn.SIZE),
+    ("mark", " "),
+    (SortColumn.REPOSITORY, "Repository"),
+    (SortColumn.TAG, "Tag"),
+    (SortColumn.ID, "Image ID"),
+    (SortColumn.CREATED, "Created"),
+    (SortColumn.SIZE, "Size"),
 ]
+MAX_WIDTHS = {SortColumn.REPOSITORY: 48, SortColumn.TAG: 32}
 MARK = "●"
 RELOAD_DELAY = 0.3
 
@@ -64,6 +66,10 @@ class ImageBrowserScreen(Screen[None]):
         self._reload_pending = False
         self._events_stream = None
         self._detail_key: str | None = None
+        self.applied_filter = ""
+        self._sorted: list[ImageRow] = []
+        self._cells: dict[str, tuple[str, ...]] = {}
+        self._by_key: dict[str, ImageRow] = {}
 
     def compose(self) -> ComposeResult:
         """Filter box, table and detail pane side by side."""
@@ -75,16 +81,15 @@ class ImageBrowserScreen(Screen[None]):
                 yield Label("Loading images…", id="row-count")
                 yield ErrorPanel(id="engine-error")
                 yield Static(id="empty-state")
-                yield DataTable(cursor_type="row", zebra_stripes=True, id="images")
+                yield ImageTable(id="images")
             with VerticalScroll(id="detail-pane"):
                 yield Static("Highlight an image to see its layers.", id="detail")
         yield Footer()
 
     def on_mount(self) -> None:
         """Set up columns and start loading."""
-        self._set_columns()
         self.query_one("#empty-state").display = False
-        self.query_one(DataTable).focus()
+        self.query_one(ImageTable).focus()
         self.load_images()
 
     def on_unmount(self) -> None:
@@ -142,14 +147,14 @@ class ImageBrowserScreen(Screen[None]):
         self.query_one(ErrorPanel).show_error(error)
         self.query_one("#row-count", Label).update("Press r to retry.")
         # Hidden, so that focus cannot fall into the filter box and swallow the retry key.
-        self.query_one(DataTable).display = False
+        self.query_one(ImageTable).display = False
         self.query_one("#filter", Input).display = False
         self.set_focus(None)
 
     def _images_loaded(self, images: list[LocalImage]) -> None:
         self.query_one(ErrorPanel).show_error(None)
         self.query_one("#filter", Input).display = True
-        table = self.query_one(DataTable)
+        table = self.query_one(ImageTable)
         table.display = True
         if self.focused is None:
             table.focus()
@@ -186,45 +191,38 @@ class ImageBrowserScreen(Screen[None]):
     # -- the table -------------------------------------------------------------------------
 
     def _set_columns(self) -> None:
-        table = self.query_one(DataTable)
-        table.clear(columns=True)
-        for label, column in COLUMNS:
-            if column is self.sort_column:
+        """Column widths from the widest cell of every row (so filtering never jitters)."""
+        columns = []
+        for index, (key, label) in enumerate(COLUMNS):
+            if key == self.sort_column:
                 label += " ▼" if self.sort_descending else " ▲"
-            table.add_column(label, key=str(column) if column else "mark")
+            widest = max((len(cells[index]) for cells in self._cells.values()), default=0)
+            width = min(max(widest, len(label)), MAX_WIDTHS.get(key, 64))
+            columns.append(Column(str(key), label, width, right=key == SortColumn.SIZE))
+        self.query_one(ImageTable).set_columns(columns)
 
     def _rebuild_rows(self) -> None:
+        """New data from the engine (or a toggle): format every row once, sort once."""
         self.all_rows = image_rows(self.images, show_dangling=self.show_dangling)
-        self.marked &= {row.key for row in self.all_rows}
+        self._by_key = {row.key: row for row in self.all_rows}
+        self.marked &= set(self._by_key)
+        now = datetime.now(UTC)
+        self._cells = {row.key: self._format(row, now) for row in self.all_rows}
+        self._resort()
+
+    def _resort(self) -> None:
+        self._sorted = sort_rows(self.all_rows, self.sort_column, self.sort_descending)
+        self._set_columns()
         self._refresh_table()
 
     def _refresh_table(self) -> None:
-        """Show the filtered, sorted rows, changing the table as little as possible."""
+        """Show the rows matching the filter: a filter over pre-sorted rows and a list swap."""
         query = self.query_one("#filter", Input).value
-        rows = sort_rows(filter_rows(self.all_rows, query), self.sort_column, self.sort_descending)
-        table = self.query_one(DataTable)
-        highlighted = self.highlighted_row()
-        old_keys = [r.key for r in self.shown_rows]
-        new_keys = [r.key for r in rows]
-        now = datetime.now(UTC)
-        with self.app.batch_update():
-            if old_keys == new_keys and table.row_count == len(rows):
-                self._update_changed_cells(rows, now)
-            elif (
-                set(new_keys) <= set(old_keys)
-                and [k for k in old_keys if k in set(new_keys)] == new_keys
-            ):
-                # Only removals (an untag or delete elsewhere): drop those rows, keep the rest.
-                for key in set(old_keys) - set(new_keys):
-                    table.remove_row(key)
-                self._update_changed_cells(rows, now)
-            else:
-                table.clear()
-                for row in rows:
-                    table.add_row(*self._cells(row, now), key=row.key)
-            self.shown_rows = rows
-            if highlighted is not None and highlighted.key in new_keys:
-                table.move_cursor(row=new_keys.index(highlighted.key), animate=False)
+        rows = filter_rows(self._sorted, query)
+        self.shown_rows = rows
+        keys = [row.key for row in rows]
+        self.query_one(ImageTable).set_rows(keys, [self._cells[key] for key in keys])
+        self.applied_filter = query
         self._update_count(query)
         self._follow_highlight()
 
@@ -240,15 +238,7 @@ class ImageBrowserScreen(Screen[None]):
         else:
             self.load_details(row)
 
-    def _update_changed_cells(self, rows: list[ImageRow], now: datetime) -> None:
-        table = self.query_one(DataTable)
-        previous = {r.key: r for r in self.shown_rows}
-        for row in rows:
-            if previous.get(row.key) != row:
-                for (_label, column), value in zip(COLUMNS, self._cells(row, now), strict=True):
-                    table.update_cell(row.key, str(column) if column else "mark", value)
-
-    def _cells(self, row: ImageRow, now: datetime) -> tuple:
+    def _format(self, row: ImageRow, now: datetime) -> tuple[str, ...]:
         created = (
             row.image.created.strftime("%Y-%m-%d %H:%M")
             if self.absolute_dates
@@ -260,7 +250,7 @@ class ImageBrowserScreen(Screen[None]):
             row.tag,
             row.image.short_id,
             created,
-            Text(human_size(row.image.size), justify="right"),
+            human_size(row.image.size),
         )
 
     def _update_count(self, query: str) -> None:
@@ -284,19 +274,16 @@ class ImageBrowserScreen(Screen[None]):
 
     def highlighted_row(self) -> ImageRow | None:
         """The row under the cursor, if any."""
-        table = self.query_one(DataTable)
-        if not self.shown_rows or table.cursor_row is None or table.row_count == 0:
-            return None
-        index = table.cursor_row
-        return self.shown_rows[index] if 0 <= index < len(self.shown_rows) else None
+        key = self.query_one(ImageTable).cursor_key
+        return self._by_key.get(key) if key is not None else None
 
-    @on(DataTable.RowHighlighted)
-    def _row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+    @on(ImageTable.RowHighlighted)
+    def _row_highlighted(self, _event: ImageTable.RowHighlighted) -> None:
         self._follow_highlight()
 
-    @on(DataTable.HeaderSelected)
-    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
-        key = event.column_key.value
+    @on(ImageTable.HeaderSelected)
+    def _header_selected(self, event: ImageTable.HeaderSelected) -> None:
+        key = event.column_key
         if key == "mark":
             return
         column = SortColumn(key)
@@ -306,8 +293,8 @@ class ImageBrowserScreen(Screen[None]):
             self.sort_column, self.sort_descending = column, False
         self._resort()
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self, _event: DataTable.RowSelected) -> None:
+    @on(ImageTable.RowSelected)
+    def _row_selected(self, _event: ImageTable.RowSelected) -> None:
         self.action_continue()
 
     def _show_details(self, row: ImageRow, details: ImageDetails, history: list[LayerInfo]) -> None:
@@ -342,7 +329,7 @@ class ImageBrowserScreen(Screen[None]):
         filter_box = self.query_one("#filter", Input)
         if filter_box.has_focus and filter_box.value:
             filter_box.value = ""
-        self.query_one(DataTable).focus()
+        self.query_one(ImageTable).focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, _event: Input.Changed) -> None:
@@ -350,7 +337,7 @@ class ImageBrowserScreen(Screen[None]):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, _event: Input.Submitted) -> None:
-        self.query_one(DataTable).focus()
+        self.query_one(ImageTable).focus()
 
     def action_toggle_mark(self) -> None:
         """Mark or unmark the highlighted row for pushing together."""
@@ -358,9 +345,9 @@ class ImageBrowserScreen(Screen[None]):
         if row is None or row.repository == "<none>":
             return
         self.marked.symmetric_difference_update({row.key})
-        self.query_one(DataTable).update_cell(
-            row.key, "mark", MARK if row.key in self.marked else " "
-        )
+        cells = (MARK if row.key in self.marked else " ", *self._cells[row.key][1:])
+        self._cells[row.key] = cells
+        self.query_one(ImageTable).update_row(row.key, cells)
         self._update_count(self.query_one("#filter", Input).value)
 
     def action_next_sort(self) -> None:
@@ -374,11 +361,6 @@ class ImageBrowserScreen(Screen[None]):
         self.sort_descending = not self.sort_descending
         self._resort()
 
-    def _resort(self) -> None:
-        self._set_columns()
-        self.shown_rows = []
-        self._refresh_table()
-
     def action_toggle_dangling(self) -> None:
         """Show or hide untagged (dangling) images."""
         self.show_dangling = not self.show_dangling
@@ -388,8 +370,7 @@ class ImageBrowserScreen(Screen[None]):
     def action_toggle_dates(self) -> None:
         """Switch Created between relative and full dates."""
         self.absolute_dates = not self.absolute_dates
-        self.shown_rows = []
-        self._refresh_table()
+        self._rebuild_rows()
 
     def action_refresh(self) -> None:
         """Reload now (and reconnect if the engine was lost)."""

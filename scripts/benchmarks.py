@@ -164,6 +164,8 @@ async def _populate_and_filter(expected: int, queries: list[str]) -> dict:
         while not (
             isinstance(app.screen, ImageBrowserScreen) and len(app.screen.all_rows) >= expected
         ):
+            if time.perf_counter() - launched > 120:
+                raise TimeoutError(f"the browser never listed {expected} rows")
             await asyncio.sleep(0.005)
         populated = time.perf_counter() - launched
         screen = app.screen

@@ -237,7 +237,8 @@ class PushProgress:
         if event.total:
             layer.total = event.total
         if event.current is not None:
-            layer.current = event.current
+            # The engine counts tar bytes, which can overshoot the layer size it states.
+            layer.current = min(event.current, layer.total) if layer.total else event.current
         elapsed = now - layer._window_time
         if elapsed >= _RATE_WINDOW_SECONDS:
             layer.rate = _smoothed(layer.rate, layer.current - layer._window_bytes, elapsed)

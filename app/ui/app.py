@@ -15,6 +15,7 @@ from textual.screen import Screen
 from app.core.credentials import CredentialStore, Login, registry_key
 from app.core.engine import Engine
 from app.core.reference import Reference
+from app.core.session_log import SessionLog
 from app.ui.messages import EngineConnected
 from app.ui.screens.logins import LoginCheck
 from app.ui.workflow import Source, Workflow
@@ -37,6 +38,7 @@ class DockpushApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+l", "logins", "Logins"),
         Binding("question_mark", "help", "Help"),
+        Binding("ctrl+o", "save_log", "Save log", show=False),
     ]
 
     def __init__(self, host: str | None = None) -> None:
@@ -45,13 +47,18 @@ class DockpushApp(App[None]):
         self.engine: Engine | None = None
         self.workflow = Workflow()
         self.login_checks: dict[str, LoginCheck] = {}
+        self.session_log = SessionLog()
         self._engine_lock = threading.Lock()
 
     def on_mount(self) -> None:
         """Open the first step."""
+        self.push_screen(self.first_screen())
+
+    def first_screen(self) -> Screen:
+        """The screen the app opens with: the image browser."""
         from app.ui.screens.browser import ImageBrowserScreen
 
-        self.push_screen(ImageBrowserScreen())
+        return ImageBrowserScreen()
 
     def ensure_engine(self) -> Engine:
         """The engine connection, made on first use. Blocking: call from a worker thread."""
@@ -68,7 +75,14 @@ class DockpushApp(App[None]):
 
     @on(EngineConnected)
     def _engine_connected(self, message: EngineConnected) -> None:
-        self.sub_title = f"engine {message.host}"
+        self.show_header()
+
+    def show_header(self, registry: str | None = None, user: str | None = None) -> None:
+        """The header's second part: the engine in use and who pushes to the target."""
+        parts = [f"engine {self.engine.host}" if self.engine else "engine not connected"]
+        if registry:
+            parts.append(f"{registry} as {user}" if user else f"{registry} (no login)")
+        self.sub_title = " · ".join(parts)
 
     # -- logins ------------------------------------------------------------------------------
 
@@ -92,6 +106,9 @@ class DockpushApp(App[None]):
                     key, "valid", f"accepted for {outcome.login.username}", datetime.now()
                 )
                 where = "saved in the system keyring" if outcome.saved else "for this session"
+                self.session_log.record(
+                    "log in", f"docker login {key} -u {outcome.login.username}", where
+                )
                 self.notify(
                     f"Logged in to {outcome.login.registry} as {outcome.login.username} ({where})."
                 )
@@ -131,6 +148,16 @@ class DockpushApp(App[None]):
         ]
         sections.append(("Everywhere", [*self.BINDINGS, Binding("ctrl+p", "", "Commands")]))
         self.push_screen(HelpScreen(sections))
+
+    def action_save_log(self) -> None:
+        """Save the session log (commands, digests, outcomes; no secrets) to a file."""
+        path = Path.cwd() / f"dockpush-session-{datetime.now():%Y%m%d-%H%M%S}.log"
+        try:
+            saved = self.session_log.save(path)
+        except OSError as error:
+            self.notify(f"Could not save the log: {error.strerror} ({path})", severity="error")
+            return
+        self.notify(f"Saved the session log to {saved}")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The command palette (ctrl+p): Textual's commands plus dockpush's."""

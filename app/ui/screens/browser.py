@@ -32,7 +32,7 @@ COLUMNS = [
     (SortColumn.CREATED, "Created"),
     (SortColumn.SIZE, "Size"),
 ]
-MAX_WIDTHS = {SortColumn.REPOSITORY: 48, SortColumn.TAG: 32}
+MAX_WIDTHS = {SortColumn.REPOSITORY: 64, SortColumn.TAG: 24}
 MARK = "●"
 RELOAD_DELAY = 0.3
 
@@ -198,7 +198,15 @@ class ImageBrowserScreen(Screen[None]):
                 label += " ▼" if self.sort_descending else " ▲"
             widest = max((len(cells[index]) for cells in self._cells.values()), default=0)
             width = min(max(widest, len(label)), MAX_WIDTHS.get(key, 64))
-            columns.append(Column(str(key), label, width, right=key == SortColumn.SIZE))
+            columns.append(
+                Column(
+                    str(key),
+                    label,
+                    width,
+                    right=key == SortColumn.SIZE,
+                    flexible=key == SortColumn.REPOSITORY,
+                )
+            )
         self.query_one(ImageTable).set_columns(columns)
 
     def _rebuild_rows(self) -> None:

@@ -187,6 +187,9 @@ class SavedLoginsScreen(Screen[None]):
         if event.worker.group == "forget" and event.state is WorkerState.SUCCESS:
             self.app.login_checks.pop(event.worker.result, None)  # type: ignore[attr-defined]
             self.notify(f"Forgot the login for {event.worker.result}.")
+            self.app.session_log.record(  # type: ignore[attr-defined]
+                "forget login", f"docker logout {event.worker.result}", "removed from the keyring"
+            )
             self.load()
 
     def action_new_login(self) -> None:

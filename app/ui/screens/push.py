@@ -113,6 +113,7 @@ class PushScreen(Screen[None]):
         self._stream = None
         self._cancelling = False
         self._log_written = 0
+        self._login_user: str | None = None
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -149,9 +150,10 @@ class PushScreen(Screen[None]):
 
     def _show_title(self) -> None:
         item = self.items[self.current or 0]
-        login = self.app.login_for(item.target.domain)  # type: ignore[attr-defined]
-        user = f" as {login.username}" if login else " anonymously"
+        # Known once the pre-flight worker looked the login up (a keyring can block the UI).
+        user = f" as {self._login_user}" if self._login_user else ""
         count = f" (1 of {len(self.items)} references)" if len(self.items) > 1 else ""
+        self.app.show_header(registry_display(item.target), self._login_user)  # type: ignore[attr-defined]
         text = Text()
         text.append(f"Push {item.target}", style="bold")
         text.append(f"  to {registry_display(item.target)}{user}{count}")
@@ -164,10 +166,13 @@ class PushScreen(Screen[None]):
         """Check destination, local image, login and registry for every reference."""
         engine = self.app.ensure_engine()  # type: ignore[attr-defined]
         sources = self.app.workflow.source_for_targets()  # type: ignore[attr-defined]
+        login = self.app.login_for(self.items[0].target.domain)  # type: ignore[attr-defined]
+        self._login_user = login.username if login else None
         return run_preflight(engine, [i.target for i in self.items], self.app.login_for, sources)  # type: ignore[attr-defined]
 
     def _show_preflight(self, reports: list[TargetReport]) -> None:
         self.reports = reports
+        self._show_title()
         text = Text()
         for report in reports:
             if len(reports) > 1:
@@ -293,6 +298,14 @@ class PushScreen(Screen[None]):
             item.state = ItemState.FAILED
         self._set_queue_row(message.index)
         self._show_item_outcome(item)
+        outcome = (
+            f"digest {item.result.digest}"
+            if item.result
+            else item.error.title
+            if item.error
+            else item.state.value
+        )
+        self.app.session_log.record("push", f"docker push {item.target.familiar}", outcome)  # type: ignore[attr-defined]
         if all(i.state is not ItemState.PUSHING for i in self.items) and (
             self.current == len(self.items) - 1
             or self._cancelling

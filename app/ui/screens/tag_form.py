@@ -30,6 +30,11 @@ from app.ui.workflow import Source
 FIELDS = ("registry", "namespace", "repository", "tags")
 
 
+def tag_command(planned: PlannedTag) -> str:
+    """The docker CLI command that makes this tag."""
+    return f"docker tag {planned.source} {planned.target.familiar}"
+
+
 class TagFormScreen(Screen[None]):
     """The tag form: registry, namespace, repository and tags, with a live preview."""
 
@@ -184,6 +189,9 @@ class TagFormScreen(Screen[None]):
                     f"{f' ({other})' if other else ''}; applying moves it away from that image\n",
                     style="bold yellow",
                 )
+        text.append("\nBy hand:\n", style="bold")
+        for planned in self.plan:
+            text.append(f"  $ {tag_command(planned)}\n", style="dim")
         registry = self.plan[0].target.domain if self.plan else ""
         where = "Docker Hub" if registry == DEFAULT_DOMAIN else registry
         text.append(f"\nThese will be pushed to {where}.", style="italic")
@@ -211,6 +219,8 @@ class TagFormScreen(Screen[None]):
         self.apply_tags(self.plan)
 
     def _applied(self, plan: list[PlannedTag]) -> None:
+        for planned in plan:
+            self.app.session_log.record("tag", tag_command(planned), "created")  # type: ignore[attr-defined]
         self.notify(f"Tagged {len(plan)} reference{'s' if len(plan) != 1 else ''}.")
         self.app.finish_tagging([planned.target for planned in plan])  # type: ignore[attr-defined]
 

@@ -77,6 +77,10 @@ class VerifyScreen(Screen[None]):
 
     def _show(self, reports: list[VerificationReport]) -> None:
         self.reports = reports
+        for report in reports:
+            failed = [c.name for c in report.checks if c.outcome.value == "failed"]
+            outcome = "verified" if report.passed else f"not verified ({', '.join(failed)})"
+            self.app.session_log.record("verify", "", f"{report.target}: {outcome}")  # type: ignore[attr-defined]
         text = Text()
         for report in reports:
             verdict = "VERIFIED" if report.passed else "NOT VERIFIED"

@@ -30,6 +30,7 @@ class Column:
     label: str
     width: int
     right: bool = False
+    flexible: bool = False
 
 
 def fit(text: str, width: int, right: bool = False) -> str:
@@ -102,6 +103,7 @@ class ImageTable(ScrollView, can_focus=True):
         self.keys: list[str] = []
         self.rows: list[tuple[str, ...]] = []
         self._index: dict[str, int] = {}
+        self._natural: dict[str, int] = {}
 
     # -- data ------------------------------------------------------------------------------
 
@@ -116,10 +118,25 @@ class ImageTable(ScrollView, can_focus=True):
         return self.keys[self.cursor_row] if self.rows else None
 
     def set_columns(self, columns: list[Column]) -> None:
-        """Replace the columns (labels and widths)."""
+        """Replace the columns; a `flexible` one is narrowed to fit the widget's width."""
+        self._natural = {column.key: column.width for column in columns}
         self.columns = columns
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        available = self.size.width or sum(self._natural.values())
+        fixed = sum(c.width + GAP for c in self.columns if not c.flexible)
+        for column in self.columns:
+            if column.flexible:
+                natural = self._natural.get(column.key, column.width)
+                column.width = max(12, min(natural, available - fixed - GAP))
         self._resize()
         self.refresh()
+
+    def on_resize(self, _event: events.Resize) -> None:
+        """Re-fit the flexible column to the new width."""
+        if self.columns:
+            self._fit_columns()
 
     def set_rows(self, keys: list[str], rows: list[tuple[str, ...]]) -> None:
         """Replace every row; the cursor stays on the same key when it is still there."""

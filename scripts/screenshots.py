@@ -1,0 +1,152 @@
+"""Drive the real app through the workflow against the sandbox and save a screenshot per screen.
+
+Run through `scripts/screenshots`. Writes screenshots/NN-name.svg; the README embeds them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import os  # noqa: E402
+
+import docker  # noqa: E402
+from textual.widgets import Input  # noqa: E402
+
+from app.core.progress import Phase  # noqa: E402
+from app.core.registry import RegistryClient  # noqa: E402
+from app.ui.app import DockpushApp  # noqa: E402
+from app.ui.dialogs.login import LoginDialog  # noqa: E402
+from app.ui.screens.browser import ImageBrowserScreen  # noqa: E402
+from app.ui.screens.help import HelpScreen  # noqa: E402
+from app.ui.screens.logins import SavedLoginsScreen  # noqa: E402
+from app.ui.screens.push import PushScreen  # noqa: E402
+from app.ui.screens.tag_form import TagFormScreen  # noqa: E402
+from app.ui.screens.verify import VerifyScreen  # noqa: E402
+from tests.harness.images import build_image  # noqa: E402
+from tests.ui import settle, wait_for_screen, wait_until  # noqa: E402
+
+OUT = ROOT / "screenshots"
+SIZE = (120, 36)
+
+
+async def tour() -> list[Path]:
+    """The whole workflow, one screenshot per screen."""
+    registry = os.environ["DOCKPUSH_TEST_AUTH_REGISTRY"]
+    user, password = os.environ["DOCKPUSH_TEST_USER"], os.environ["DOCKPUSH_TEST_PASSWORD"]
+    namespace = f"demo-{uuid.uuid4().hex[:4]}"
+    client = docker.from_env()
+    # A large fresh image, so the push is still running when the screenshot is taken.
+    build_image(
+        client,
+        "dockpush-demo/webapp:1.4.2",
+        [90_000_000, 40_000_000, 6_000_000, 300_000],
+        f"webapp-{namespace}",
+    )
+    saved: list[Path] = []
+    app = DockpushApp()
+
+    def shot(name: str) -> None:
+        path = OUT / f"{len(saved) + 1:02d}-{name}.svg"
+        app.save_screenshot(str(path))
+        saved.append(path)
+
+    async with app.run_test(size=SIZE) as pilot:
+        browser = await wait_for_screen(pilot, ImageBrowserScreen)
+        await wait_until(pilot, lambda: bool(browser.all_rows))
+        await pilot.press("slash", *"dockpush-demo", "enter", "down", "down", "down")
+        await settle(app, pilot, 0.3)
+        shot("browser")
+        await pilot.press("enter")
+        form = await wait_for_screen(pilot, TagFormScreen)
+        await settle(app, pilot)
+        form.query_one("#registry", Input).value = registry
+        form.query_one("#namespace", Input).value = namespace
+        form.query_one("#tags", Input).value = "1.4.2 latest"
+        await settle(app, pilot)
+        shot("tag-form")
+        await pilot.press("ctrl+s")
+        push = await wait_for_screen(pilot, PushScreen, timeout=30)
+        await wait_until(pilot, lambda: bool(push.reports), timeout=30)
+        await pilot.press("l")
+        dialog = await wait_for_screen(pilot, LoginDialog)
+        await settle(app, pilot)
+        dialog.query_one("#username", Input).value = user
+        dialog.query_one("#password", Input).value = password
+        shot("login")
+        dialog.query_one("#password", Input).focus()
+        await pilot.press("enter")
+        await wait_for_screen(pilot, PushScreen, timeout=30)
+        await wait_until(pilot, lambda: all(r.ready for r in push.reports), timeout=30)
+        await settle(app, pilot)
+        shot("preflight")
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: (
+                push.items[0].snapshot is not None
+                and any(
+                    v.phase is Phase.PUSHING and 0.2 < v.fraction < 0.8
+                    for v in push.items[0].snapshot.layers
+                )
+            ),
+            timeout=60,
+        )
+        shot("push-progress")
+        await wait_until(pilot, lambda: push.phase == "done", timeout=120)
+        await settle(app, pilot)
+        shot("push-done")
+        await pilot.press("enter")
+        verify = await wait_for_screen(pilot, VerifyScreen)
+        await wait_until(pilot, lambda: bool(verify.reports), timeout=30)
+        await settle(app, pilot)
+        shot("verify-passed")
+        # Someone deletes a layer blob in the registry: verification must notice.
+        target = verify.targets[0]
+        login_client = RegistryClient(registry, app.login_for(registry))
+        manifest = login_client.manifest(target.path, target.tag or "latest")
+        login_client.delete_blob(target.path, manifest.body["layers"][1]["digest"])
+        login_client.close()
+        await pilot.press("v")
+        await wait_until(
+            pilot, lambda: bool(verify.reports) and not verify.reports[0].passed, timeout=30
+        )
+        await settle(app, pilot)
+        shot("verify-failed")
+        await pilot.press("ctrl+l")
+        await wait_for_screen(pilot, SavedLoginsScreen)
+        await settle(app, pilot, 0.3)
+        shot("saved-logins")
+        await pilot.press("question_mark")
+        await wait_for_screen(pilot, HelpScreen)
+        await settle(app, pilot)
+        shot("help")
+    for reference in (
+        "dockpush-demo/webapp:1.4.2",
+        f"{registry}/{namespace}/webapp:1.4.2",
+        f"{registry}/{namespace}/webapp:latest",
+    ):
+        client.api.remove_image(reference, noprune=True)
+    return saved
+
+
+def main() -> int:
+    """Regenerate every screenshot."""
+    OUT.mkdir(exist_ok=True)
+    for old in OUT.glob("*.svg"):
+        old.unlink()
+    # Logins saved during the tour go to a throwaway config folder, not the user's.
+    os.environ["DOCKPUSH_CONFIG_DIR"] = tempfile.mkdtemp(prefix="dockpush-screenshots-")
+    for path in asyncio.run(tour()):
+        print(path.relative_to(ROOT))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

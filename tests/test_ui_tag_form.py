@@ -5,6 +5,7 @@ from __future__ import annotations
 import docker
 from textual.widgets import Button, Input, Label, Static
 
+from app.core.credentials import Login, Secret
 from app.core.engine import Engine
 from app.ui.app import DockpushApp
 from app.ui.screens.browser import ImageBrowserScreen
@@ -136,3 +137,36 @@ async def test_cancel_changes_nothing(engine_client: docker.DockerClient) -> Non
         await pilot.press("escape")
         await wait_for_screen(pilot, ImageBrowserScreen)
     assert {t for i in engine_client.images.list() for t in i.tags} == before
+
+
+async def test_fields_survive_going_back_and_forth(engine_client, sandbox: SandboxInfo) -> None:
+    app = DockpushApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _form(pilot, "dockpush-demo/tiny:1.0")
+        await _type(pilot, "registry", sandbox.open_registry)
+        await _type(pilot, "namespace", "kept")
+        await pilot.press("escape")
+        await wait_for_screen(pilot, ImageBrowserScreen)
+        screen = await _form(pilot, "dockpush-demo/tiny:1.0")
+        assert screen.query_one("#namespace", Input).value == "kept"
+        assert screen.query_one("#registry", Input).value == sandbox.open_registry
+        await pilot.press("escape")
+        await wait_for_screen(pilot, ImageBrowserScreen)
+        screen = await _form(pilot, "dockpush-demo/multi:1.0")  # other images: fresh defaults
+        assert screen.query_one("#namespace", Input).value == ""
+
+
+async def test_registry_suggestions_and_namespace_from_saved_logins(
+    engine_client, sandbox: SandboxInfo
+) -> None:
+    app = DockpushApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_screen(pilot, ImageBrowserScreen)
+        app.workflow.logins[sandbox.auth_registry] = Login(
+            sandbox.auth_registry, "saved-user", Secret("x")
+        )
+        screen = await _form(pilot, "dockpush-demo/tiny:1.0")
+        await _type(pilot, "registry", sandbox.auth_registry)
+        assert screen.query_one("#namespace", Input).value == "saved-user"
+        suggestion = await screen.query_one("#registry", Input).suggester.get_suggestion("127.0")
+        assert suggestion == sandbox.auth_registry

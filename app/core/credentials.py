@@ -188,6 +188,10 @@ class CredentialStore:
         temporary.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
         temporary.replace(path)  # atomic: never a half-written index
 
+    def saved_users(self) -> dict[str, str]:
+        """Registry -> user of dockpush's saved logins (reads the index only: never blocks)."""
+        return self._index()
+
     def save(self, login: Login) -> None:
         """Keep the login in the system keyring; raises KeyringUnavailable when there is none."""
         problem = keyring_problem()

@@ -181,6 +181,8 @@ class DockpushApp(App[None]):
         """Step 2: the tag form for these images."""
         from app.ui.screens.tag_form import TagFormScreen
 
+        if [s.reference for s in sources] != [s.reference for s in self.workflow.sources]:
+            self.workflow.tag_fields = None  # other images: start from their defaults
         self.workflow.sources = sources
         self.push_screen(TagFormScreen(sources))
 

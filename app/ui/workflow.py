@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from app.core.credentials import Login
 from app.core.reference import Reference
+from app.core.tagging import TagFields
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class Workflow:
     targets: list[Reference] = field(default_factory=list)
     logins: dict[str, Login] = field(default_factory=dict)
     pushed: dict[str, str] = field(default_factory=dict)
+    # What was typed in the tag form, kept when going back and forth between the steps.
+    tag_fields: TagFields | None = None
 
     STEPS = ("Select", "Tag", "Log in", "Push", "Verify")
 

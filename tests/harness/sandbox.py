@@ -308,6 +308,11 @@ def _engine_answers() -> bool:
     return True
 
 
+def start_engine() -> None:
+    """Start the sandbox engine again (after a test stopped it) and wait until it answers."""
+    _start_engine()
+
+
 def _start_engine() -> None:
     daemon_json = STATE_DIR / "daemon.json"
     daemon_json.write_text("{}\n")

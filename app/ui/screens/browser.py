@@ -114,11 +114,15 @@ class ImageBrowserScreen(Screen[None]):
         try:
             for action in stream:
                 if worker.is_cancelled:
-                    break
+                    return
                 self.post_message(EngineImagesChanged(action))
         except DockpushError as error:
             if not worker.is_cancelled:
                 self.post_message(EngineEventsStopped(error.explanation))
+            return
+        if not worker.is_cancelled:
+            # A stopped engine closes the stream without an error.
+            self.post_message(EngineEventsStopped("The engine stopped sending events."))
 
     @work(thread=True, exclusive=True, group="details", exit_on_error=False)
     def load_details(self, row: ImageRow) -> tuple[ImageRow, ImageDetails, list[LayerInfo]]:

@@ -8,9 +8,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.suggester import SuggestFromList
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
+from app.core.credentials import CredentialStore, registry_key
 from app.core.engine import LocalImage
 from app.core.reference import DEFAULT_DOMAIN
 from app.core.tagging import (
@@ -89,14 +91,26 @@ class TagFormScreen(Screen[None]):
         return suggest_tags(existing)
 
     def on_mount(self) -> None:
-        """Fill in the defaults and load the image list for moved-tag warnings."""
-        self._filling = True
-        self.query_one("#registry", Input).value = DEFAULT_DOMAIN
-        if len(self.sources) == 1:
-            source = self.sources[0]
-            self.query_one("#repository", Input).value = default_repository(source.repository)
-            self.query_one("#tags", Input).value = source.reference.rpartition(":")[2]
-        self._filling = False
+        """Fill in what was typed before (or the defaults); load images for warnings."""
+        self._saved_users = CredentialStore().saved_users()
+        self._saved_users.update(
+            {key: login.username for key, login in self.app.workflow.logins.items()}
+        )  # type: ignore[attr-defined]
+        registry = self.query_one("#registry", Input)
+        registry.suggester = SuggestFromList(sorted(self._saved_users), case_sensitive=False)
+        kept = self.app.workflow.tag_fields  # type: ignore[attr-defined]
+        if kept is not None:
+            self._fill(kept)
+        else:
+            self._filling = True
+            registry.value = DEFAULT_DOMAIN
+            self.query_one("#namespace", Input).value = self._saved_users.get(DEFAULT_DOMAIN, "")
+            if len(self.sources) == 1:
+                source = self.sources[0]
+                repository = default_repository(source.repository)
+                self.query_one("#repository", Input).value = repository
+                self.query_one("#tags", Input).value = source.reference.rpartition(":")[2]
+            self._filling = False
         self.query_one("#registry", Input).focus()
         self.load_images()
         self._validate()
@@ -141,7 +155,19 @@ class TagFormScreen(Screen[None]):
         pasted = "/" in value or (field != "registry" and ":" in value)
         if pasted and (split := split_pasted(value)) is not None:
             self._fill(split)
+        elif field == "registry":
+            self._default_namespace(value)
+        self.app.workflow.tag_fields = self.fields()  # type: ignore[attr-defined]
         self._validate()
+
+    def _default_namespace(self, registry: str) -> None:
+        """An empty namespace takes the saved login's user for the registry typed."""
+        namespace = self.query_one("#namespace", Input)
+        user = self._saved_users.get(registry_key(registry or DEFAULT_DOMAIN))
+        if user and not namespace.value:
+            self._filling = True
+            namespace.value = user
+            self._filling = False
 
     def _fill(self, fields: TagFields) -> None:
         self._filling = True

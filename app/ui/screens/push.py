@@ -260,8 +260,6 @@ class PushScreen(Screen[None]):
             else:
                 row = LayerRow(view.layer_id)
                 layers.mount(row)
-                row.call_after_refresh(row.show, view)
-                continue
             row.show(view)
         total = snap.bytes_to_upload
         bar = self.query_one("#overall", ProgressBar)

@@ -45,6 +45,8 @@ class LayerRow(Horizontal):
     def __init__(self, layer_id: str) -> None:
         super().__init__(id=f"layer-{layer_id}")
         self.layer_id = layer_id
+        self._view: LayerView | None = None
+        self._ready = False  # True while a draw waits for the row to be composed
 
     def compose(self) -> ComposeResult:
         """Labels and the bar."""
@@ -55,7 +57,26 @@ class LayerRow(Horizontal):
         yield Label("", classes="layer-speed")
 
     def show(self, view: LayerView) -> None:
-        """Update every part from a snapshot."""
+        """Show a snapshot of the layer; kept and drawn later if the row is still composing."""
+        self._view = view
+        self._draw_latest()
+
+    def _draw_latest(self) -> None:
+        if self._view is None:
+            return
+        if not self.query(".layer-phase"):
+            # Not composed yet (a snapshot can arrive right after mount): try after a refresh.
+            if not self._ready:
+                self._ready = True
+                self.call_after_refresh(self._retry_draw)
+            return
+        self._draw(self._view)
+
+    def _retry_draw(self) -> None:
+        self._ready = False
+        self._draw_latest()
+
+    def _draw(self, view: LayerView) -> None:
         for css_class in set(PHASE_CLASSES.values()):
             self.set_class(PHASE_CLASSES.get(view.phase) == css_class, css_class)
         self.query_one(".layer-phase", Label).update(view.description)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import docker
 import pytest
 import requests
@@ -26,8 +29,14 @@ LAYERS = "dockpush-demo/layers:2.3.1"
 
 
 @pytest.fixture
-def engine(engine_client: docker.DockerClient) -> Engine:
-    return Engine.connect()
+def engine(engine_client: docker.DockerClient) -> Iterator[Engine]:
+    """The adapter on the sandbox engine; tags a test adds are removed when it ends."""
+    before = {tag for image in engine_client.images.list() for tag in image.tags}
+    yield Engine.connect()
+    after = {tag for image in engine_client.images.list() for tag in image.tags}
+    for tag in after - before:
+        with contextlib.suppress(docker.errors.APIError):
+            engine_client.api.remove_image(tag, noprune=True)
 
 
 def _login(sandbox: SandboxInfo, password: str | None = None) -> Login:

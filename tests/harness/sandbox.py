@@ -412,8 +412,9 @@ def up() -> None:
     _seed_images()
     (STATE_DIR / "env.json").write_text(json.dumps(asdict(sandbox), indent=2) + "\n")
     _log(
-        f"up: engine {sandbox.docker_host}, registries {sandbox.open_registry} (open), "
-        f"{sandbox.auth_registry} (user {sandbox.user})"
+        f"up: engine {sandbox.docker_host}; registries {sandbox.open_registry} (open), "
+        f"{sandbox.auth_registry} (basic auth, user {sandbox.user}), "
+        f"{sandbox.token_registry} (token auth)"
     )
 
 

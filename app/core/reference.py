@@ -213,6 +213,17 @@ def _validate_digest(digest: str) -> None:
         )
 
 
+def _check_path_length(path: str) -> None:
+    # Since distribution/reference v0.6.0 only the path counts, not the domain.
+    if len(path) > NAME_TOTAL_LENGTH_MAX:
+        raise InvalidReference(
+            f"the repository path is {len(path)} characters long; at most "
+            f"{NAME_TOTAL_LENGTH_MAX} are allowed",
+            code="ErrNameTooLong",
+            part="repository",
+        )
+
+
 def parse(text: str) -> Reference:
     """Parse with the raw grammar: no normalisation, no default domain or tag."""
     match = REFERENCE_RE.fullmatch(text)
@@ -232,13 +243,7 @@ def parse(text: str) -> Reference:
     name_match = NAME_RE.fullmatch(name)
     assert name_match is not None  # the reference grammar contains the name grammar
     domain, path = name_match.group(1) or "", name_match.group(2)
-    if len(path) > NAME_TOTAL_LENGTH_MAX:
-        raise InvalidReference(
-            f"the repository path is {len(path)} characters long; at most "
-            f"{NAME_TOTAL_LENGTH_MAX} are allowed",
-            code="ErrNameTooLong",
-            part="repository",
-        )
+    _check_path_length(path)
     if digest is not None:
         _validate_digest(digest)
     return Reference(domain=domain, path=path, tag=tag, digest=digest)
@@ -254,13 +259,7 @@ def parse_name(text: str) -> Reference:
             part="repository",
         )
     domain, path = match.group(1) or "", match.group(2)
-    if len(path) > NAME_TOTAL_LENGTH_MAX:
-        raise InvalidReference(
-            f"the repository path is {len(path)} characters long; at most "
-            f"{NAME_TOTAL_LENGTH_MAX} are allowed",
-            code="ErrNameTooLong",
-            part="repository",
-        )
+    _check_path_length(path)
     return Reference(domain=domain, path=path)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from app.ui.app import DockpushApp
@@ -31,6 +33,15 @@ class SnapshotApp(DockpushApp):
 
     def first_screen(self):
         return self.screen_factory()
+
+
+async def _wait_for_first_screen(pilot) -> None:
+    """on_mount pushes the screen; wait (at most 10 s) until it is composed."""
+    deadline = time.monotonic() + 10
+    while len(pilot.app.screen_stack) < 2 or not pilot.app.screen.is_mounted:
+        assert time.monotonic() < deadline, "the screen under test never appeared"
+        await pilot.pause(0.01)
+    await pilot.pause()
 
 
 def _snap(snap_compare, factory, press=(), run_before=None) -> bool:
@@ -116,3 +127,23 @@ def test_saved_logins(snap_compare) -> None:
 
 def test_help(snap_compare) -> None:
     assert _snap(snap_compare, FixedBrowser, press=["question_mark"])
+
+
+@pytest.mark.parametrize("which", ["browser", "push"])
+def test_small_terminal(snap_compare, which) -> None:
+    """80x24 stays readable: the detail pane steps aside and layer rows shrink."""
+
+    async def ready(pilot) -> None:
+        await pilot.pause(0.1)
+        if which == "push":
+            pilot.app.screen.replay()
+            await pilot.pause(0.2)
+
+    factory = FixedBrowser if which == "browser" else (lambda: FixedPush(0.5))
+    app = SnapshotApp(factory)
+
+    async def ready_then(pilot) -> None:
+        await _wait_for_first_screen(pilot)
+        await ready(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready_then)

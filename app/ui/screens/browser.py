@@ -34,6 +34,7 @@ COLUMNS = [
 ]
 MAX_WIDTHS = {SortColumn.REPOSITORY: 64, SortColumn.TAG: 24}
 MARK = "●"
+DETAILS_MIN_WIDTH = 100
 RELOAD_DELAY = 0.3
 
 
@@ -48,6 +49,7 @@ class ImageBrowserScreen(Screen[None]):
         Binding("S", "reverse_sort", "Reverse", show=False),
         Binding("d", "toggle_dangling", "Untagged"),
         Binding("t", "toggle_dates", "Dates", show=False),
+        Binding("i", "toggle_details", "Details", show=False),
         Binding("r", "refresh", "Refresh"),
         Binding("escape", "leave_filter", "Back to list", show=False),
     ]
@@ -67,6 +69,7 @@ class ImageBrowserScreen(Screen[None]):
         self._events_stream = None
         self._detail_key: str | None = None
         self.applied_filter = ""
+        self._details_wanted: bool | None = None  # None: shown when the terminal is wide
         self._sorted: list[ImageRow] = []
         self._cells: dict[str, tuple[str, ...]] = {}
         self._by_key: dict[str, ImageRow] = {}
@@ -87,7 +90,8 @@ class ImageBrowserScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Set up columns and start loading."""
+        """Place the detail pane and start loading."""
+        self._place_details()
         self.query_one("#empty-state").display = False
         self.query_one(ImageTable).focus()
         self.load_images()
@@ -331,6 +335,22 @@ class ImageBrowserScreen(Screen[None]):
         self.query_one("#detail", Static).update(text)
 
     # -- actions ---------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        """The detail pane needs room: shown from 100 columns, or on demand with i."""
+        self._place_details()
+
+    def _place_details(self) -> None:
+        panes = self.query("#detail-pane")
+        if not panes:
+            return  # a resize can arrive before the screen is composed
+        wide = self.size.width >= DETAILS_MIN_WIDTH
+        panes.first().display = wide if self._details_wanted is None else self._details_wanted
+
+    def action_toggle_details(self) -> None:
+        """Show or hide the detail pane."""
+        self._details_wanted = not self.query_one("#detail-pane").display
+        self._place_details()
 
     def action_focus_filter(self) -> None:
         """Jump to the filter box."""

@@ -31,11 +31,12 @@ class LayerRow(Horizontal):
 
     DEFAULT_CSS = """
     LayerRow { height: 1; }
-    LayerRow .layer-id { width: 14; color: $text-muted; }
-    LayerRow .layer-phase { width: 34; }
-    LayerRow ProgressBar { width: 32; }
-    LayerRow .layer-bytes { width: 22; text-align: right; }
-    LayerRow .layer-speed { width: 20; text-align: right; color: $text-muted; }
+    LayerRow .layer-id { width: 13; color: $text-muted; }
+    LayerRow .layer-phase { width: 2fr; min-width: 12; }
+    LayerRow ProgressBar { width: 1fr; min-width: 8; }
+    LayerRow ProgressBar Bar { width: 1fr; }
+    LayerRow .layer-bytes { width: 21; text-align: right; }
+    LayerRow .layer-speed { width: 18; text-align: right; color: $text-muted; }
     LayerRow.-done .layer-phase { color: $success; }
     LayerRow.-skipped .layer-phase { color: $accent; }
     LayerRow.-retrying .layer-phase { color: $warning; text-style: bold; }
@@ -52,7 +53,7 @@ class LayerRow(Horizontal):
         """Labels and the bar."""
         yield Label(self.layer_id, classes="layer-id")
         yield Label("", classes="layer-phase")
-        yield ProgressBar(total=100, show_eta=False, classes="layer-bar")
+        yield ProgressBar(total=100, show_eta=False, show_percentage=False, classes="layer-bar")
         yield Label("", classes="layer-bytes")
         yield Label("", classes="layer-speed")
 

@@ -9,6 +9,7 @@ start-up and peak memory are those of a real process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -21,7 +22,7 @@ import sys
 import tarfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -346,10 +347,17 @@ def child_push(reference: str) -> dict:
     return asyncio.run(_app_push(reference))
 
 
-def _fresh_image(client: object, reference: str, layers: list[int]) -> None:
+@contextlib.contextmanager
+def _fresh_images(client: object, references: list[str], layers: list[int]) -> Iterator[None]:
+    """Build images the registry has never seen under `references`; remove them afterwards."""
     from tests.harness.images import build_image
 
-    build_image(client, reference, layers, f"{reference}-{random.random()}")  # type: ignore[arg-type]
+    try:
+        for reference in references:
+            build_image(client, reference, layers, f"{reference}-{random.random()}")  # type: ignore[arg-type]
+        yield
+    finally:
+        _remove_many(client, references)
 
 
 def bench_push() -> list[Row]:
@@ -358,15 +366,11 @@ def bench_push() -> list[Row]:
     client = _client()
     run = uuid.uuid4().hex[:6]
     app_times, cli_times, cpu_times = [], [], []
-    made = []
-    try:
-        for pair in range(PUSH_PAIRS):
-            app_ref = f"{info.open_registry}/bench/push-app-{run}-{pair}:1"  # type: ignore[attr-defined]
-            cli_ref = f"{info.open_registry}/bench/push-cli-{run}-{pair}:1"  # type: ignore[attr-defined]
-            for reference in (app_ref, cli_ref):
-                _fresh_image(client, reference, PUSH_LAYERS)
-                made.append(reference)
-            order = [("app", app_ref), ("cli", cli_ref)]
+    for pair in range(PUSH_PAIRS):
+        app_ref = f"{info.open_registry}/bench/push-app-{run}-{pair}:1"  # type: ignore[attr-defined]
+        cli_ref = f"{info.open_registry}/bench/push-cli-{run}-{pair}:1"  # type: ignore[attr-defined]
+        order = [("app", app_ref), ("cli", cli_ref)]
+        with _fresh_images(client, [app_ref, cli_ref], PUSH_LAYERS):
             for kind, reference in order if pair % 2 == 0 else order[::-1]:
                 if kind == "app":
                     result = _child("push", reference)
@@ -374,8 +378,6 @@ def bench_push() -> list[Row]:
                     cpu_times.append(result["cpu"])
                 else:
                     cli_times.append(_wall(["docker", "push", reference]))
-    finally:
-        _remove_many(client, made)
     app_s, cli_s = statistics.median(app_times), statistics.median(cli_times)
     return [
         Row(
@@ -396,11 +398,8 @@ def bench_push_memory() -> list[Row]:
     info = _sandbox()
     client = _client()
     reference = f"{info.open_registry}/bench/memory-{uuid.uuid4().hex[:6]}:1"  # type: ignore[attr-defined]
-    _fresh_image(client, reference, MEMORY_PUSH_LAYERS)
-    try:
+    with _fresh_images(client, [reference], MEMORY_PUSH_LAYERS):
         result = _child("push", reference)
-    finally:
-        _remove_many(client, [reference])
     return [
         Row(
             "memory, 500 MB push",
@@ -428,8 +427,7 @@ def bench_verify() -> list[Row]:
     info = _sandbox()
     client = _client()
     reference = f"{info.open_registry}/bench/verify-{uuid.uuid4().hex[:6]}:1"  # type: ignore[attr-defined]
-    _fresh_image(client, reference, VERIFY_LAYERS)
-    try:
+    with _fresh_images(client, [reference], VERIFY_LAYERS):
         engine = Engine.connect()
         target = parse_normalized(reference)
         progress = PushProgress()
@@ -444,8 +442,6 @@ def bench_verify() -> list[Row]:
             skopeo.append(
                 _wall(["skopeo", "inspect", "--tls-verify=false", f"docker://{reference}"])
             )
-    finally:
-        _remove_many(client, [reference])
     ours_s, skopeo_s = statistics.median(ours), statistics.median(skopeo)
     return [
         Row(

@@ -173,3 +173,20 @@ async def test_password_appears_nowhere(
         assert keyring.get_password(store_key, sandbox.user) == password  # only there
     finally:
         keyring.delete_password(store_key, sandbox.user)
+
+
+async def test_empty_fields_are_named_and_nothing_is_checked(
+    sandbox: SandboxInfo, engine_client
+) -> None:
+    app = DockpushApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_screen(pilot, ImageBrowserScreen)
+        app.open_login(sandbox.auth_registry)
+        dialog = await wait_for_screen(pilot, LoginDialog)
+        dialog.query_one("#password", Input).focus()
+        await pilot.press("enter")
+        outcome = str(dialog.query_one("#login-outcome").render())
+        assert "Fill in the user and password." in outcome
+        assert not [w for w in dialog.workers if w.group == "check"]
+        assert isinstance(app.screen, LoginDialog)  # still open, nothing lost
+        assert sandbox.auth_registry not in app.workflow.logins

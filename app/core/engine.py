@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -356,7 +355,6 @@ class PushStream:
         self._login = login
         self._response: requests.Response | None = None
         self._cancelled = False
-        self.started_at = time.monotonic()
 
     def cancel(self) -> None:
         """Close the HTTP stream; the engine stops the push when its client goes away."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -171,12 +172,14 @@ class PushScreen(Screen[None]):
         """Check destination, local image, login and registry for every reference."""
         engine = self.app.ensure_engine()  # type: ignore[attr-defined]
         sources = self.app.workflow.source_for_targets()  # type: ignore[attr-defined]
-        login = self.app.login_for(self.items[0].target.domain)  # type: ignore[attr-defined]
+        # One lookup per registry (keyring, docker config, maybe a helper process) for all checks.
+        login_for = functools.cache(self.app.login_for)  # type: ignore[attr-defined]
+        login = login_for(self.items[0].target.domain)
         self._login_user = login.username if login else None
         for item in self.items:
             with contextlib.suppress(DockpushError):  # a missing image is a pre-flight item
                 self._layer_sizes[str(item.target)] = engine.layer_sizes(str(item.target))
-        return run_preflight(engine, [i.target for i in self.items], self.app.login_for, sources)  # type: ignore[attr-defined]
+        return run_preflight(engine, [i.target for i in self.items], login_for, sources)
 
     def _show_preflight(self, reports: list[TargetReport]) -> None:
         self.reports = reports

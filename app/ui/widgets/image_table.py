@@ -155,10 +155,6 @@ class ImageTable(ScrollView, can_focus=True):
             self.rows[index] = row
             self.refresh_line(index + 1)
 
-    def get_row(self, key: str) -> tuple[str, ...]:
-        """The cells of the row with this key."""
-        return self.rows[self._index[key]]
-
     def _resize(self) -> None:
         width = sum(column.width + GAP for column in self.columns)
         self.virtual_size = Size(width, len(self.rows) + 1)

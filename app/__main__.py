@@ -21,15 +21,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="engine to use (like docker -H); default: DOCKER_HOST, current context, socket",
     )
+    parser.add_argument(
+        "-c",
+        "--context",
+        metavar="NAME",
+        help="docker context to use (like docker --context); overrides DOCKER_HOST",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run dockpush."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     from app.ui.app import DockpushApp
 
-    DockpushApp(host=args.host).run()
+    if args.host and args.context:
+        # The docker CLI refuses this combination too.
+        parser.error("use either --host or --context, not both")
+    DockpushApp(host=args.host, context=args.context).run()
     return 0
 
 

@@ -7,10 +7,11 @@ fixed results (and, for the push screen, a stream recorded from the real engine)
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from app.core.checks import Check, Outcome
+from app.core.contexts import EngineEndpoint, TLSMaterial
 from app.core.credentials import LoginSource, SavedLogin
 from app.core.engine import ImageDetails, LayerInfo, LocalImage
 from app.core.preflight import TargetReport
@@ -18,6 +19,7 @@ from app.core.progress import PushEvent, PushProgress, snapshot
 from app.core.reference import parse_normalized
 from app.core.verify import VerificationReport
 from app.ui.screens.browser import ImageBrowserScreen
+from app.ui.screens.engines import EnginesScreen
 from app.ui.screens.logins import LoginCheck, SavedLoginsScreen
 from app.ui.screens.push import PushScreen
 from app.ui.screens.tag_form import TagFormScreen
@@ -204,3 +206,42 @@ class FixedLogins(SavedLoginsScreen):
             }
         )
         self.call_after_refresh(self._show)
+
+
+ENDPOINTS = [
+    EngineEndpoint(
+        "default",
+        "unix:///var/run/docker.sock",
+        description="Current DOCKER_HOST based configuration",
+        chosen_by="the current context in config.json",
+    ),
+    EngineEndpoint(
+        "build-box",
+        "tcp://build.example.com:2376",
+        TLSMaterial(None, None, None, verify=True),
+        description="CI builder, TLS with client certificates",
+    ),
+    EngineEndpoint("podman", "unix:///run/user/1000/podman/podman.sock", description="rootless"),
+    EngineEndpoint("prod-edge", "ssh://deploy@edge-1.example.com", description="over SSH"),
+]
+
+
+@dataclass(frozen=True)
+class EngineInUse:
+    """What the engines screen reads from the engine in use, without an engine."""
+
+    endpoint: EngineEndpoint
+    product: str
+
+
+class FixedEngines(EnginesScreen):
+    """Four contexts of every kind; the default one in use."""
+
+    def load(self) -> None:  # type: ignore[override]
+        """The fixed contexts and one unreadable one."""
+        self.endpoints = ENDPOINTS
+        self.problems = ["/home/me/.docker/contexts/meta/3f1c…/meta.json: not a context"]
+        self.call_after_refresh(self._show)
+
+    def _in_use(self) -> EngineInUse:  # type: ignore[override]
+        return EngineInUse(ENDPOINTS[0], "Docker Engine 27.3.1")

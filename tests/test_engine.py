@@ -9,6 +9,7 @@ import docker
 import pytest
 import requests
 
+from app.core.contexts import resolve_endpoint
 from app.core.credentials import Login, Secret
 from app.core.engine import Engine
 from app.core.errors import (
@@ -58,7 +59,7 @@ def test_connect_follows_docker_host(engine: Engine, sandbox: SandboxInfo) -> No
 def test_connect_to_nothing_explains(tmp_path) -> None:
     host = f"unix://{tmp_path}/missing.sock"
     with pytest.raises(EngineUnreachable) as raised:
-        Engine.connect(host)
+        Engine.connect(resolve_endpoint(host))
     assert host in raised.value.explanation
     assert "DOCKER_HOST" in raised.value.next_step
 

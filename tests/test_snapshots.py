@@ -8,7 +8,14 @@ import pytest
 
 from app.ui.app import DockpushApp
 from app.ui.dialogs.login import LoginDialog
-from tests.fixed_data import FixedBrowser, FixedLogins, FixedPush, FixedTagForm, FixedVerify
+from tests.fixed_data import (
+    FixedBrowser,
+    FixedEngines,
+    FixedLogins,
+    FixedPush,
+    FixedTagForm,
+    FixedVerify,
+)
 
 SIZE = (110, 34)
 
@@ -123,6 +130,10 @@ def test_saved_logins(snap_compare) -> None:
         await pilot.pause(0.1)
 
     assert _snap(snap_compare, FixedLogins, run_before=ready)
+
+
+def test_engines(snap_compare) -> None:
+    assert _snap(snap_compare, FixedEngines)
 
 
 def test_help(snap_compare) -> None:

@@ -13,22 +13,27 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import docker
+import docker.constants
 import docker.errors
+import docker.tls
 import requests
 
+from app.core.contexts import EngineEndpoint, TLSMaterial, resolve_endpoint
 from app.core.credentials import Login
 from app.core.errors import (
+    PODMAN_NEXT_STEPS,
     AuthenticationFailed,
     DockpushError,
     EngineConnectionLost,
     EnginePermissionDenied,
+    EngineSSHFailed,
+    EngineTLSFailed,
     EngineUnreachable,
     ImageNotFound,
     PushCancelled,
@@ -114,50 +119,140 @@ def _parse_time(value: str | int | None) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def _explain_connection_error(error: Exception, host: str) -> EngineUnreachable:
-    text = str(error)
-    if "Permission denied" in text or isinstance(error, PermissionError):
-        return EnginePermissionDenied(
-            f"The engine's socket at {host} exists, but this user may not open it.",
+def _explain_connection_error(error: BaseException, endpoint: EngineEndpoint) -> EngineUnreachable:
+    text = f"{error.__class__.__name__}: {error}"
+    where = endpoint.label
+    if isinstance(error, requests.exceptions.SSLError) or "SSL" in text or "TLS" in text:
+        return EngineTLSFailed(
+            f"The engine at {where} answered, but TLS with it failed.", detail=text
+        )
+    if "HTTP request to an HTTPS server" in text:
+        return EngineTLSFailed(
+            f"The engine at {where} accepts only TLS connections, and none was asked for.",
+            next_step="Set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the folder with ca.pem, "
+            "cert.pem and key.pem (or use a context with TLS material); then press r to retry.",
             detail=text,
         )
-    return EngineUnreachable(f"Nothing answered at {host}.", detail=text)
+    if endpoint.transport == "ssh":
+        return _explain_ssh_error(error, endpoint)
+    if "Permission denied" in text or isinstance(error, PermissionError):
+        return EnginePermissionDenied(
+            f"The engine's socket at {where} exists, but this user may not open it.",
+            detail=text,
+        )
+    return EngineUnreachable(f"Nothing answered at {where}.", detail=text)
 
 
-def _describe_host(client: docker.DockerClient) -> str:
-    base = client.api.base_url
-    if base.startswith("http+docker://"):
-        # docker-py's own scheme for a unix socket; show the socket path instead.
-        return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    return base
+def _explain_ssh_error(error: BaseException, endpoint: EngineEndpoint) -> EngineSSHFailed:
+    import paramiko
+
+    text = f"{error.__class__.__name__}: {error}"
+    if isinstance(error, paramiko.AuthenticationException):
+        reason = "the SSH server refused every key offered"
+    elif isinstance(error, paramiko.BadHostKeyException):
+        reason = "the SSH server's host key differs from the one in known_hosts"
+    elif isinstance(error, paramiko.SSHException) and "known_hosts" in str(error):
+        reason = "the SSH server's host key is not in ~/.ssh/known_hosts"
+    elif isinstance(error, OSError | paramiko.ssh_exception.NoValidConnectionsError):
+        reason = "nothing accepted an SSH connection there"
+    else:
+        reason = "the remote side did not start `docker system dial-stdio`"
+    return EngineSSHFailed(
+        f"Could not reach the engine at {endpoint.label}: {reason}.", detail=text
+    )
+
+
+def _tls_config(material: TLSMaterial) -> docker.tls.TLSConfig:
+    client_cert = (
+        (str(material.cert), str(material.key)) if material.cert and material.key else None
+    )
+    return docker.tls.TLSConfig(
+        client_cert=client_cert,
+        ca_cert=str(material.ca) if material.ca and material.verify else None,
+        verify=material.verify,
+    )
+
+
+def _tls_client(host: str, timeout: int, tls: docker.tls.TLSConfig) -> docker.DockerClient:
+    """A TLS client that uses the engine's CA even where REQUESTS_CA_BUNDLE is set.
+
+    requests lets that variable (set system-wide on many machines) override a session's CA
+    on every request (psf/requests#3829), so the session must not trust the environment,
+    and `version="auto"` would ask the engine before that could be switched off: the API
+    version is read first with the oldest one, which every engine understands.
+    """
+    probe = docker.DockerClient(
+        base_url=host, version=docker.constants.MINIMUM_DOCKER_API_VERSION, timeout=timeout, tls=tls
+    )
+    probe.api.trust_env = False
+    try:
+        api_version = probe.api.version(api_version=False)["ApiVersion"]
+    finally:
+        probe.close()
+    client = docker.DockerClient(base_url=host, version=api_version, timeout=timeout, tls=tls)
+    client.api.trust_env = False
+    return client
+
+
+def _client_for(endpoint: EngineEndpoint, timeout: int) -> docker.DockerClient:
+    host = endpoint.host
+    if endpoint.tls is not None and host.startswith("tcp://"):
+        return _tls_client(host, timeout, _tls_config(endpoint.tls))
+    # ssh:// goes through paramiko (docker-py's default), which reads ~/.ssh/config,
+    # known_hosts and the ssh-agent like the ssh command does.
+    return docker.DockerClient(base_url=host, version="auto", timeout=timeout)
+
+
+def _product_name(version: dict) -> str:
+    """What serves the API: "Docker Engine 20.10.24", "Podman Engine 4.3.1", ..."""
+    components = version.get("Components") or [{}]
+    name = components[0].get("Name") or "Engine"
+    if name == "Engine":  # Docker's own engine calls itself just "Engine"
+        name = "Docker Engine"
+    return f"{name} {version.get('Version', '')}".strip()
 
 
 class Engine:
     """The Docker engine, through docker-py. Create with `Engine.connect()`."""
 
-    def __init__(self, client: docker.DockerClient, host: str) -> None:
+    def __init__(
+        self, client: docker.DockerClient, endpoint: EngineEndpoint, product: str = ""
+    ) -> None:
         self._client = client
-        self.host = host
+        self.endpoint = endpoint
+        self.host = endpoint.label
+        self.product = product
 
     @classmethod
-    def connect(cls, host: str | None = None, timeout: int = DEFAULT_TIMEOUT) -> Engine:
-        """Connect like the CLI does (an explicit host, else the environment) and ping."""
-        tried = host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    def connect(
+        cls, endpoint: EngineEndpoint | None = None, timeout: int = DEFAULT_TIMEOUT
+    ) -> Engine:
+        """Connect to an endpoint (default: the one the docker CLI would use) and ping."""
+        endpoint = endpoint or resolve_endpoint()
         try:
-            if host:
-                client = docker.DockerClient(base_url=host, version="auto", timeout=timeout)
-            else:
-                client = docker.from_env(timeout=timeout)
-            client.ping()
+            client = _client_for(endpoint, timeout)
+            product = _product_name(client.version())
         except docker.errors.DockerException as error:
-            raise _explain_connection_error(error, tried) from None
-        except requests.exceptions.RequestException as error:
-            raise _explain_connection_error(error, tried) from None
-        return cls(client, host or _describe_host(client))
+            raise _explain_connection_error(error, endpoint) from None
+        except (requests.exceptions.RequestException, OSError) as error:
+            raise _explain_connection_error(error, endpoint) from None
+        except Exception as error:
+            # paramiko's exceptions have no common base with the above.
+            if endpoint.transport != "ssh":
+                raise
+            raise _explain_ssh_error(error, endpoint) from None
+        return cls(client, endpoint, product)
 
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+
+    def classify(self, message: str) -> DockpushError:
+        """The typed error for an engine message, with the next step for this kind of engine."""
+        error = classify_engine_message(message)
+        if self.product.startswith("Podman"):
+            error.next_step = PODMAN_NEXT_STEPS.get(type(error), error.next_step)
+        return error
 
     def _call(self, what: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run one docker-py call and turn its failures into typed errors."""
@@ -168,7 +263,7 @@ class Engine:
                 f"There is no local image {what}.", detail=str(error.explanation)
             ) from None
         except docker.errors.APIError as error:
-            raise classify_engine_message(str(error.explanation or error)) from None
+            raise self.classify(str(error.explanation or error)) from None
         except requests.exceptions.ConnectionError as error:
             raise EngineConnectionLost(
                 f"The engine at {self.host} stopped answering.", detail=str(error)
@@ -378,12 +473,12 @@ class PushStream:
             for line in api._stream_helper(response, decode=True):
                 event = PushEvent.from_json(line)
                 if event.error is not None and failure is None:
-                    failure = classify_engine_message(event.error)
-                if event.aux is not None and "Digest" in event.aux:
+                    failure = self.engine.classify(event.error)
+                if event.result is not None:
                     confirmed = True
                 yield event
         except docker.errors.APIError as error:
-            raise classify_engine_message(str(error.explanation or error)) from None
+            raise self.engine.classify(str(error.explanation or error)) from None
         except (requests.exceptions.RequestException, AttributeError, ValueError) as error:
             # A closed response surfaces as one of these while reading; json errors as ValueError.
             if self._cancelled:

@@ -59,6 +59,29 @@ class EngineConnectionLost(EngineUnreachable):
     title = "Lost the connection to the Docker engine"
 
 
+class EngineTLSFailed(EngineUnreachable):
+    """The engine answered, but TLS with it failed (certificate not trusted, wrong name, no
+    client certificate)."""
+
+    title = "TLS with the Docker engine failed"
+    next_step = (
+        "Check the TLS files: ca.pem, cert.pem and key.pem in DOCKER_CERT_PATH (or the "
+        "context's TLS folder) must come from the engine's CA, and the host name must be in the "
+        "engine's certificate; then press r to retry."
+    )
+
+
+class EngineSSHFailed(EngineUnreachable):
+    """The SSH connection to a remote engine failed."""
+
+    title = "SSH to the Docker engine failed"
+    next_step = (
+        "Check that `ssh USER@HOST docker system dial-stdio` works from this machine: sshd "
+        "listening, your key accepted (ssh-agent or IdentityFile in ~/.ssh/config), the host "
+        "key in ~/.ssh/known_hosts, docker installed on the remote; then press r to retry."
+    )
+
+
 class AuthenticationRequired(DockpushError):
     """The registry wants a login and none (or an anonymous one) was sent."""
 
@@ -283,9 +306,41 @@ _REGISTRY_PATTERNS: list[tuple[re.Pattern[str], type[DockpushError], str]] = [
 ]
 
 
+# Podman reads registry settings from registries.conf and certificates from
+# /etc/containers/certs.d, not from the Docker engine's places.
+PODMAN_NEXT_STEPS: dict[type[DockpushError], str] = {
+    InsecureRegistry: (
+        "Either serve the registry over HTTPS, or mark it insecure for Podman: add "
+        '[[registry]] location = "HOST:PORT" insecure = true to /etc/containers/registries.conf '
+        "(rootless: ~/.config/containers/registries.conf), then restart `podman system service`."
+    ),
+    CertificateProblem: (
+        "Put the registry's CA certificate in /etc/containers/certs.d/<registry[:port]>/ca.crt "
+        "(rootless: ~/.config/containers/certs.d/...), or fix the certificate's name and dates."
+    ),
+}
+
+
 def classify_engine_message(message: str) -> DockpushError:
     """Turn an engine or registry error text into the typed error that explains it."""
     for pattern, error_type, explanation in _REGISTRY_PATTERNS:
         if pattern.search(message):
             return error_type(explanation, detail=message)
     return PushFailed("The engine reported an error it did not explain further.", detail=message)
+
+
+class ContextNotFound(DockpushError):
+    """A docker context named by an option, DOCKER_CONTEXT or config.json does not exist."""
+
+    title = "No such docker context"
+    next_step = (
+        "List the contexts with `docker context ls` (or ctrl+e here), then pick one that exists, "
+        "unset DOCKER_CONTEXT, or fix currentContext in config.json."
+    )
+
+
+class ContextUnreadable(DockpushError):
+    """A docker context's metadata file is broken."""
+
+    title = "Docker context unreadable"
+    next_step = "Recreate it: `docker context rm NAME` then `docker context create NAME ...`."

@@ -22,6 +22,9 @@ RETRY_STEP_SECONDS = 5
 
 _RETRY_RE = re.compile(r"Retrying in (\d+) seconds?")
 _MOUNTED_PREFIX = "Mounted from "
+_DIGEST_LINE_RE = re.compile(
+    r"(?P<tag>[^\s:]+): digest: (?P<digest>sha256:[0-9a-f]{64}) size: (?P<size>\d+)"
+)
 _RATE_WINDOW_SECONDS = 0.25
 _RATE_SMOOTHING = 0.3
 
@@ -82,6 +85,20 @@ class PushEvent:
             error=error,
             aux=line.get("aux"),
         )
+
+    @property
+    def result(self) -> PushResult | None:
+        """The push's outcome if this line reports it: Docker's `aux` record, or the
+        `TAG: digest: sha256:… size: N` status line (the only form Podman sends)."""
+        if self.aux is not None and "Digest" in self.aux:
+            aux = self.aux
+            return PushResult(str(aux.get("Tag", "")), str(aux["Digest"]), int(aux.get("Size", 0)))
+        if self.layer_id or "digest: " not in self.status:
+            return None
+        found = _DIGEST_LINE_RE.fullmatch(self.status)
+        if found is None:
+            return None
+        return PushResult(found["tag"], found["digest"], int(found["size"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,11 +206,12 @@ class PushProgress:
         if event.error is not None:
             self._fail(event.error)
         elif event.aux is not None:
-            self._finish(event.aux)
+            self.result = event.result or self.result
         elif event.layer_id:
             self._apply_layer(event, now)
         elif event.status:
             self._apply_message(event.status)
+            self.result = event.result or self.result
 
     def _apply_message(self, status: str) -> None:
         self.log.append(status)
@@ -268,12 +286,6 @@ class PushProgress:
             if not layer.phase.is_done:
                 layer.phase = Phase.FAILED
                 layer.rate = 0.0
-
-    def _finish(self, aux: dict) -> None:
-        if "Digest" in aux:
-            self.result = PushResult(
-                tag=str(aux.get("Tag", "")), digest=str(aux["Digest"]), size=int(aux.get("Size", 0))
-            )
 
     # -- totals ----------------------------------------------------------------------------
 

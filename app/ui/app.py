@@ -12,6 +12,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from app.core.contexts import resolve_endpoint
 from app.core.credentials import CredentialStore, Login, registry_key
 from app.core.engine import Engine
 from app.core.reference import Reference
@@ -37,13 +38,15 @@ class DockpushApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+l", "logins", "Logins"),
+        Binding("ctrl+e", "engines", "Engines"),
         Binding("question_mark", "help", "Help"),
         Binding("ctrl+o", "save_log", "Save log", show=False),
     ]
 
-    def __init__(self, host: str | None = None) -> None:
+    def __init__(self, host: str | None = None, context: str | None = None) -> None:
         super().__init__()
         self.host = host
+        self.context = context
         self.engine: Engine | None = None
         self.workflow = Workflow()
         self.login_checks: dict[str, LoginCheck] = {}
@@ -65,13 +68,30 @@ class DockpushApp(App[None]):
         created = False
         with self._engine_lock:
             if self.engine is None:
-                self.engine = Engine.connect(self.host)
+                self.engine = Engine.connect(resolve_endpoint(self.host, self.context))
                 created = True
             engine = self.engine
         if created:
             # Posted, not called: a thread must never wait on the UI while holding the lock.
             self.post_message(EngineConnected(engine.host))
         return engine
+
+    def use_engine(self, engine: Engine) -> None:
+        """Switch to another (connected) engine: back to the image browser, which reloads."""
+        from app.ui.screens.browser import ImageBrowserScreen
+
+        with self._engine_lock:
+            previous, self.engine = self.engine, engine
+        if previous is not None:
+            previous.close()
+        self.workflow = Workflow(logins=self.workflow.logins)
+        self.session_log.record("switch engine", f"docker --host {engine.endpoint.host}", "")
+        self.show_header()
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ImageBrowserScreen):
+            self.pop_screen()
+        if isinstance(self.screen, ImageBrowserScreen):
+            self.screen.engine_switched()
+        self.notify(f"Using the engine {engine.endpoint.label} ({engine.product}).")
 
     @on(EngineConnected)
     def _engine_connected(self, message: EngineConnected) -> None:
@@ -124,9 +144,17 @@ class DockpushApp(App[None]):
         if not isinstance(self.screen, SavedLoginsScreen):
             self.push_screen(SavedLoginsScreen())
 
+    def action_engines(self) -> None:
+        """List docker contexts and switch engine (from any screen)."""
+        from app.ui.screens.engines import EnginesScreen
+
+        if not isinstance(self.screen, EnginesScreen):
+            self.push_screen(EnginesScreen())
+
     def action_help(self) -> None:
         """Keys of the current screen first, then of every other screen."""
         from app.ui.screens.browser import ImageBrowserScreen
+        from app.ui.screens.engines import EnginesScreen
         from app.ui.screens.help import HelpScreen
         from app.ui.screens.logins import SavedLoginsScreen
         from app.ui.screens.push import PushScreen
@@ -139,6 +167,7 @@ class DockpushApp(App[None]):
             ("4 Push", PushScreen),
             ("5 Verify", VerifyScreen),
             ("Saved logins", SavedLoginsScreen),
+            ("Engines", EnginesScreen),
         ]
         current = [(t, s) for t, s in screens if isinstance(self.screen, s)]
         others = [(t, s) for t, s in screens if not isinstance(self.screen, s)]
@@ -164,6 +193,11 @@ class DockpushApp(App[None]):
         yield from super().get_system_commands(screen)
         yield SystemCommand(
             "Saved logins", "List, check and forget registry logins", self.action_logins
+        )
+        yield SystemCommand(
+            "Switch engine",
+            "List docker contexts and use another engine (local, TCP+TLS, SSH, Podman)",
+            self.action_engines,
         )
         yield SystemCommand("Help: keys", "Keys for every screen", self.action_help)
         yield SystemCommand(

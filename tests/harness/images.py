@@ -47,11 +47,16 @@ def build_image(client: docker.DockerClient, tag: str, layer_sizes: list[int], s
     return image.id
 
 
-def import_untagged(client: docker.DockerClient, seed: str) -> str:
-    """Import a one-file tarball with no repository name: a dangling image."""
+def import_untagged(client: docker.DockerClient, seed: str, size: int = 0) -> str:
+    """Import a one-file tarball with no repository name: a dangling image.
+
+    `size` adds that many incompressible bytes. Podman's API, which cannot build from
+    `FROM scratch` without a runtime, gets its test images this way.
+    """
     buffer = io.BytesIO()
+    payload = f"dangling {seed}\n".encode() + random.Random(seed).randbytes(size)
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        _add_file(archive, "dangling.txt", f"dangling {seed}\n".encode())
+        _add_file(archive, "dangling.txt", payload)
     result = client.api.import_image_from_data(buffer.getvalue())
     # The engine answers a JSON line with {"status": "sha256:..."}.
     for line in str(result).splitlines():

@@ -13,11 +13,13 @@ started, by their recorded pids, and removes the state folder.
 from __future__ import annotations
 
 import contextlib
+import getpass
 import json
 import os
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -32,6 +34,8 @@ OPEN_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_OPEN_PORT", "47501"))
 AUTH_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_AUTH_PORT", "47502"))
 TOKEN_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_TOKEN_PORT", "47503"))
 ISSUER_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_ISSUER_PORT", "47504"))
+TLS_ENGINE_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_TLS_ENGINE_PORT", "47520"))
+SSH_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_SSH_PORT", "47521"))
 TEST_USER = "dockpush"
 # A known, recognisable test password: scripts/try shows it, and the secret-scan
 # tests search every output for it.
@@ -45,6 +49,9 @@ REQUIRED_COMMANDS = {
     "dbus-daemon": "dbus",
     "gnome-keyring-daemon": "gnome-keyring",
     "docker-credential-secretservice": "golang-docker-credential-helpers",
+    "podman": "podman",
+    "sshd": "openssh-server",
+    "ssh-keygen": "openssh-client",
 }
 
 SEED_IMAGES = {
@@ -56,15 +63,22 @@ SEED_IMAGES = {
     ),
     "dockpush-demo/multi:1.0": ([256 * 1024, 1024 * 1024], "multi"),
 }
+# In start order; `down` stops them in reverse.
 PROCESSES = (
     "dbus",
     "gnome-keyring",
     "dockerd",
+    "token-issuer",
     "registry-open",
     "registry-auth",
     "registry-token",
-    "token-issuer",
+    "dockerd-tls",
+    "sshd",
+    "podman",
+    "podman-strict",
 )
+# The second engine (TCP with TLS) holds an image the first does not.
+TLS_ENGINE_IMAGE = "dockpush-remote/only-on-tls:1.0"
 EXTRA_TAGS = {"dockpush-demo/multi:1.0": ["dockpush-demo/multi:1.1", "dockpush-demo/multi:latest"]}
 
 
@@ -82,6 +96,13 @@ class SandboxInfo:
     password: str
     dbus_address: str
     home: str
+    tls_docker_host: str
+    tls_cert_path: str
+    tls_wrong_cert_path: str
+    ssh_docker_host: str
+    ssh_home: str
+    podman_host: str
+    podman_strict_host: str
 
     def exports(self) -> dict[str, str]:
         """The environment a shell or a test needs to use the sandbox."""
@@ -112,6 +133,13 @@ def info() -> SandboxInfo:
         password=TEST_PASSWORD,
         dbus_address=f"unix:path={STATE_DIR / 'dbus.sock'}",
         home=str(STATE_DIR / "home"),
+        tls_docker_host=f"tcp://127.0.0.1:{TLS_ENGINE_PORT}",
+        tls_cert_path=str(STATE_DIR / "tls" / "client"),
+        tls_wrong_cert_path=str(STATE_DIR / "tls" / "wrong-ca"),
+        ssh_docker_host=f"ssh://{getpass.getuser()}@127.0.0.1:{SSH_PORT}",
+        ssh_home=str(STATE_DIR / "ssh" / "home"),
+        podman_host=f"unix://{STATE_DIR / 'podman.sock'}",
+        podman_strict_host=f"unix://{STATE_DIR / 'podman-strict.sock'}",
     )
 
 
@@ -161,7 +189,12 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def _start(name: str, argv: list[str], stdin_text: str | None = None) -> int:
+def _start(
+    name: str,
+    argv: list[str],
+    stdin_text: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> int:
     """Start a process in its own session, record its pid, return it."""
     existing = _running_pid(name)
     if existing:
@@ -173,7 +206,7 @@ def _start(name: str, argv: list[str], stdin_text: str | None = None) -> int:
         stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env=_child_env(),
+        env={**_child_env(), **(extra_env or {})},
         start_new_session=True,
     )
     if stdin_text is not None:
@@ -294,15 +327,31 @@ def _registry_answers(address: str) -> bool:
         return False
 
 
-def _engine_client() -> object:
+def _engine_client(tls: bool = False) -> object:
     import docker
+    import docker.tls
 
-    return docker.DockerClient(base_url=info().docker_host, version="auto", timeout=120)
+    if not tls:
+        return docker.DockerClient(base_url=info().docker_host, version="auto", timeout=120)
+    client_dir = Path(info().tls_cert_path)
+    client = docker.DockerClient(
+        base_url=info().tls_docker_host,
+        # Not "auto": that asks the engine before trust_env can be switched off below.
+        version="1.41",
+        timeout=120,
+        tls=docker.tls.TLSConfig(
+            client_cert=(str(client_dir / "cert.pem"), str(client_dir / "key.pem")),
+            ca_cert=str(client_dir / "ca.pem"),
+            verify=True,
+        ),
+    )
+    client.api.trust_env = False  # REQUESTS_CA_BUNDLE would replace our CA (psf/requests#3829)
+    return client
 
 
-def _engine_answers() -> bool:
+def _engine_answers(tls: bool = False) -> bool:
     try:
-        _engine_client().ping()  # type: ignore[attr-defined]
+        _engine_client(tls).ping()  # type: ignore[attr-defined]
     except Exception:
         return False
     return True
@@ -313,25 +362,130 @@ def start_engine() -> None:
     _start_engine()
 
 
-def _start_engine() -> None:
-    daemon_json = STATE_DIR / "daemon.json"
+def _dockerd_argv(folder: Path, host: str) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    daemon_json = folder / "daemon.json"
     daemon_json.write_text("{}\n")
-    _start(
+    return [
         "dockerd",
+        f"--config-file={daemon_json}",
+        f"--data-root={folder / 'data'}",
+        f"--exec-root={folder / 'exec'}",
+        f"--pidfile={folder / 'dockerd.pid'}",
+        f"--host={host}",
+        "--storage-driver=vfs",
+        "--iptables=false",
+        "--ip6tables=false",
+        "--bridge=none",
+    ]
+
+
+def _start_engine() -> None:
+    _start("dockerd", _dockerd_argv(STATE_DIR / "engine", info().docker_host))
+    _wait_until("the sandbox engine", _engine_answers, timeout=90)
+
+
+def _start_tls_engine() -> None:
+    """A second engine on TCP loopback that accepts only TLS clients with our CA's certificate."""
+    from tests.harness.certs import make_engine_tls
+
+    tls = STATE_DIR / "tls"
+    if not (tls / "server" / "cert.pem").exists():
+        make_engine_tls(tls)
+    server = tls / "server"
+    _start(
+        "dockerd-tls",
         [
-            "dockerd",
-            f"--config-file={daemon_json}",
-            f"--data-root={STATE_DIR / 'engine/data'}",
-            f"--exec-root={STATE_DIR / 'engine/exec'}",
-            f"--pidfile={STATE_DIR / 'engine/dockerd.pid'}",
-            f"--host={info().docker_host}",
-            "--storage-driver=vfs",
-            "--iptables=false",
-            "--ip6tables=false",
-            "--bridge=none",
+            *_dockerd_argv(STATE_DIR / "engine-tls", info().tls_docker_host),
+            "--tlsverify",
+            f"--tlscacert={server / 'ca.pem'}",
+            f"--tlscert={server / 'cert.pem'}",
+            f"--tlskey={server / 'key.pem'}",
         ],
     )
-    _wait_until("the sandbox engine", _engine_answers, timeout=90)
+    _wait_until("the TLS engine", lambda: _engine_answers(tls=True), timeout=90)
+
+
+def _start_sshd() -> None:
+    """sshd on loopback whose only key runs `docker system dial-stdio` on the sandbox engine.
+
+    The client side is a HOME of its own (ssh/home/.ssh: key, config, known_hosts), which
+    docker-py's SSH transport (paramiko) reads as it would a user's ~/.ssh.
+    """
+    folder = STATE_DIR / "ssh"
+    client_ssh = folder / "home" / ".ssh"
+    client_ssh.mkdir(parents=True, exist_ok=True)
+    host_key, client_key = folder / "host_ed25519", client_ssh / "id_ed25519"
+    for key in (host_key, client_key):
+        if not key.exists():
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "dockpush", "-f", key],
+                check=True,
+            )
+    remote_config = folder / "remote-docker-config"
+    remote_config.mkdir(exist_ok=True)
+    forced = (
+        f"env DOCKER_CONFIG={remote_config} DOCKER_HOST={info().docker_host} "
+        "docker system dial-stdio"
+    )
+    (folder / "authorized_keys").write_text(
+        f'command="{forced}",no-pty,no-port-forwarding,no-agent-forwarding '
+        f"{(client_ssh / 'id_ed25519.pub').read_text()}"
+    )
+    host_public = Path(f"{host_key}.pub").read_text().split()[:2]
+    (client_ssh / "known_hosts").write_text(f"[127.0.0.1]:{SSH_PORT} {' '.join(host_public)}\n")
+    (client_ssh / "config").write_text(f"Host 127.0.0.1\n  IdentityFile {client_key}\n")
+    config = folder / "sshd_config"
+    config.write_text(
+        f"Port {SSH_PORT}\nListenAddress 127.0.0.1\nHostKey {host_key}\n"
+        f"PidFile {folder / 'sshd.pid'}\nAuthorizedKeysFile {folder / 'authorized_keys'}\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+        "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n"
+    )
+    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation folder
+    _start("sshd", [shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-e", "-f", str(config)])
+    _wait_until("sshd", lambda: _tcp_answers(SSH_PORT), timeout=20)
+
+
+def _tcp_answers(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+    return False
+
+
+def _start_podman() -> None:
+    """Podman's Docker-compatible API twice on one store: with the sandbox registries marked
+    insecure, and ("podman-strict") without, so a push meets Podman's real plain-HTTP error."""
+    folder = STATE_DIR / "podman"
+    folder.mkdir(exist_ok=True)
+    insecure = "".join(
+        f'[[registry]]\nlocation = "{address}"\ninsecure = true\n'
+        for address in (info().open_registry, info().auth_registry, info().token_registry)
+    )
+    for name, host, registries in (
+        ("podman", info().podman_host, insecure),
+        ("podman-strict", info().podman_strict_host, ""),
+    ):
+        conf = folder / f"{name}-registries.conf"
+        conf.write_text(f"unqualified-search-registries = []\n{registries}")
+        _start(
+            name,
+            [
+                "podman",
+                f"--root={folder / 'root'}",
+                f"--runroot={folder / 'run'}",
+                "--storage-driver=vfs",
+                "--events-backend=file",
+                "--cgroup-manager=cgroupfs",
+                "system",
+                "service",
+                "--time=0",
+                host,
+            ],
+            extra_env={"CONTAINERS_REGISTRIES_CONF": str(conf)},
+        )
+        sock = Path(host.removeprefix("unix://"))
+        _wait_until(f"{name} API", sock.exists, timeout=30)
 
 
 def _start_keyring() -> None:
@@ -383,6 +537,10 @@ def _seed_images() -> None:
     if not client.images.list(filters={"dangling": True}):  # type: ignore[attr-defined]
         _log("seeding a dangling image")
         import_untagged(client, "seed")  # type: ignore[arg-type]
+    tls_client = _engine_client(tls=True)
+    if not tls_client.images.list(name=TLS_ENGINE_IMAGE):  # type: ignore[attr-defined]
+        _log(f"seeding {TLS_ENGINE_IMAGE} on the TLS engine")
+        build_image(tls_client, TLS_ENGINE_IMAGE, [4096], "tls-engine")  # type: ignore[arg-type]
 
 
 def up() -> None:
@@ -409,12 +567,16 @@ def up() -> None:
         _start(f"registry-{name}", ["docker-registry", "serve", str(config)])
         address = f"127.0.0.1:{port}"
         _wait_until(f"registry {address}", lambda a=address: _registry_answers(a), timeout=30)
+    _start_tls_engine()
+    _start_sshd()
+    _start_podman()
     _seed_images()
     (STATE_DIR / "env.json").write_text(json.dumps(asdict(sandbox), indent=2) + "\n")
     _log(
         f"up: engine {sandbox.docker_host}; registries {sandbox.open_registry} (open), "
         f"{sandbox.auth_registry} (basic auth, user {sandbox.user}), "
-        f"{sandbox.token_registry} (token auth)"
+        f"{sandbox.token_registry} (token auth); TLS engine {sandbox.tls_docker_host}; "
+        f"SSH engine {sandbox.ssh_docker_host}; Podman {sandbox.podman_host}"
     )
 
 
@@ -459,15 +621,7 @@ def down() -> None:
     if not STATE_DIR.exists():
         _log("down: nothing to stop")
         return
-    for name in (
-        "registry-open",
-        "registry-auth",
-        "registry-token",
-        "token-issuer",
-        "dockerd",
-        "gnome-keyring",
-        "dbus",
-    ):
+    for name in reversed(PROCESSES):
         stop_process(name)
     _unmount_under(STATE_DIR)
     shutil.rmtree(STATE_DIR, ignore_errors=True)

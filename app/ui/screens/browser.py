@@ -411,6 +411,19 @@ class ImageBrowserScreen(Screen[None]):
             self.follow_events(self.app.engine)  # type: ignore[attr-defined]
         self.load_images()
 
+    def engine_switched(self) -> None:
+        """The app now uses another engine: forget this one's images and follow the new one."""
+        if self._events_stream is not None:
+            self._events_stream.close()
+            self._events_stream = None
+        self.images = []
+        self.marked.clear()
+        self.query_one("#detail", Static).update("")
+        self._rebuild_rows()
+        self.query_one("#row-count", Label).update("Loading images…")
+        # With no images and no stream, the load counts as a first one and follows events.
+        self.load_images()
+
     def selected_sources(self) -> list[Source]:
         """The marked rows, or the highlighted one when nothing is marked."""
         rows = [r for r in self.all_rows if r.key in self.marked]

@@ -1,0 +1,95 @@
+"""The engines screen: contexts made by the real docker CLI, switching engine at run time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Static
+
+from app.ui.app import DockpushApp
+from app.ui.screens.browser import ImageBrowserScreen
+from app.ui.screens.engines import EnginesScreen
+from app.ui.widgets.error_panel import ErrorPanel
+from tests.harness.sandbox import TLS_ENGINE_IMAGE, SandboxInfo
+from tests.test_contexts import docker_cli
+from tests.ui import settle, wait_for_screen, wait_until
+
+
+def _tags(screen: ImageBrowserScreen) -> set[str]:
+    return {f"{row.repository}:{row.tag}" for row in screen.all_rows}
+
+
+def _create_contexts(config: Path, sandbox: SandboxInfo) -> None:
+    def tls_host(certs: str) -> str:
+        folder = Path(certs)
+        return (
+            f"host={sandbox.tls_docker_host},ca={folder / 'ca.pem'},"
+            f"cert={folder / 'cert.pem'},key={folder / 'key.pem'}"
+        )
+
+    docker_cli(config, "context", "create", "main", "--docker", f"host={sandbox.docker_host}")
+    docker_cli(config, "context", "create", "tls", "--docker", tls_host(sandbox.tls_cert_path))
+    docker_cli(
+        config, "context", "create", "wrong-ca", "--docker", tls_host(sandbox.tls_wrong_cert_path)
+    )
+    docker_cli(config, "context", "use", "main")
+
+
+async def _pick(pilot, screen: EnginesScreen, name: str) -> None:
+    table = screen.query_one(DataTable)
+    await wait_until(pilot, lambda: table.row_count >= 4)
+    names = [endpoint.context for endpoint in screen.endpoints]
+    table.move_cursor(row=names.index(name))
+    await pilot.press("enter")
+
+
+async def test_switch_engine_shows_the_other_engines_images(
+    sandbox: SandboxInfo, isolated_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    _create_contexts(isolated_config, sandbox)
+    app = DockpushApp()
+    async with app.run_test(size=(130, 40)) as pilot:
+        browser = await wait_for_screen(pilot, ImageBrowserScreen)
+        await wait_until(pilot, lambda: "dockpush-demo/tiny:1.0" in _tags(browser))
+        # The current context from config.json is in use, and the header says which.
+        assert app.sub_title.startswith(f"engine main ({sandbox.docker_host})")
+
+        await pilot.press("ctrl+e")
+        engines = await wait_for_screen(pilot, EnginesScreen)
+        await _pick(pilot, engines, "tls")
+        browser = await wait_for_screen(pilot, ImageBrowserScreen, timeout=20)
+        await wait_until(pilot, lambda: TLS_ENGINE_IMAGE in _tags(browser), timeout=20)
+        assert "dockpush-demo/tiny:1.0" not in _tags(browser)
+        assert app.sub_title.startswith(f"engine tls ({sandbox.tls_docker_host})")
+        await settle(app, pilot)
+
+        # A context that cannot connect leaves the engine in use as it was.
+        await pilot.press("ctrl+e")
+        engines = await wait_for_screen(pilot, EnginesScreen)
+        note = str(engines.query_one("#engines-note", Static).render())
+        assert "In use: tls" in note and "Docker Engine" in note
+        await _pick(pilot, engines, "wrong-ca")
+        panel = engines.query_one(ErrorPanel)
+        await wait_until(pilot, lambda: panel.has_class("-visible"), timeout=20)
+        text = str(panel.render())
+        assert "TLS with the Docker engine failed" in text and "ca.pem" in text
+        assert "Traceback" not in text
+        assert app.engine is not None and app.engine.endpoint.context == "tls"
+        await pilot.press("escape")
+        await wait_for_screen(pilot, ImageBrowserScreen)
+
+
+async def test_unknown_context_is_explained_on_the_first_screen(
+    sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    app = DockpushApp(context="nowhere")
+    async with app.run_test(size=(120, 40)) as pilot:
+        browser = await wait_for_screen(pilot, ImageBrowserScreen)
+        panel = browser.query_one(ErrorPanel)
+        await wait_until(pilot, lambda: panel.has_class("-visible"))
+        text = str(panel.render())
+        assert "No such docker context" in text and '"nowhere"' in text
+        assert "docker context ls" in text

@@ -299,3 +299,12 @@ def test_ssh_key_refused_is_explained(
     with pytest.raises(EngineSSHFailed) as raised:
         Engine.connect(resolve_endpoint(env={"DOCKER_HOST": sandbox.ssh_docker_host}))
     assert "refused every key" in raised.value.explanation
+
+
+def test_host_and_context_options_together_are_refused(capsys: pytest.CaptureFixture) -> None:
+    from app.__main__ import main
+
+    with pytest.raises(SystemExit) as raised:
+        main(["--host", "unix:///x.sock", "--context", "other"])
+    assert raised.value.code == 2
+    assert "either --host or --context" in capsys.readouterr().err

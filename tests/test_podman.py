@@ -74,3 +74,32 @@ def test_podman_without_insecure_registry_gives_its_real_error(
         assert "registries.conf" in raised.value.next_step
     finally:
         strict.close()
+
+
+async def test_push_screen_through_podman(
+    sandbox: SandboxInfo, podman: Engine, podman_image: str, unique: str
+) -> None:
+    from app.ui.app import DockpushApp
+    from app.ui.screens.browser import ImageBrowserScreen
+    from app.ui.screens.push import ItemState, PushScreen
+    from tests.ui import settle, wait_for_screen, wait_until
+
+    target = parse_normalized(f"{sandbox.open_registry}/podman/ui-{unique}:2.0")
+    podman.tag(podman_image, target)
+    app = DockpushApp(host=sandbox.podman_host)
+    async with app.run_test(size=(130, 45)) as pilot:
+        browser = await wait_for_screen(pilot, ImageBrowserScreen)
+        # Podman names every image in full: the browser lists them as they are.
+        await wait_until(
+            pilot, lambda: any(row.reference == str(target) for row in browser.all_rows)
+        )
+        app.finish_tagging([target])
+        screen = await wait_for_screen(pilot, PushScreen)
+        await wait_until(pilot, lambda: bool(screen.reports), timeout=20)
+        assert all(report.ready for report in screen.reports)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.phase == "done", timeout=60)
+        await settle(app, pilot)
+        item = screen.items[0]
+        assert item.state is ItemState.DONE and item.result is not None
+        assert "no per-layer progress" in str(screen.query_one("#overall-label").render())

@@ -273,6 +273,9 @@ class PushScreen(Screen[None]):
         self.query_one("#overall-label", Label).update(
             f"Uploading {bytes_text(snap.bytes_done, total)} "
             f"in {len(snap.layers)} layers · {skipped}"
+            if snap.layers
+            # Podman's Docker API sends no layer lines at all, only the final digest.
+            else "This engine reports no per-layer progress, only the outcome; waiting for it…"
         )
         rate = human_rate(snap.rate) if snap.rate else "-"
         self.query_one("#overall-stats", Label).update(

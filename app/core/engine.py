@@ -23,6 +23,7 @@ import docker.constants
 import docker.errors
 import docker.tls
 import requests
+import urllib3.exceptions
 
 from app.core.contexts import EngineEndpoint, TLSMaterial, resolve_endpoint
 from app.core.credentials import Login
@@ -30,6 +31,7 @@ from app.core.errors import (
     PODMAN_NEXT_STEPS,
     AuthenticationFailed,
     DockpushError,
+    EngineAnswerMalformed,
     EngineConnectionLost,
     EnginePermissionDenied,
     EngineSSHFailed,
@@ -38,12 +40,16 @@ from app.core.errors import (
     ImageNotFound,
     PushCancelled,
     PushIncomplete,
+    PushStalled,
     classify_engine_message,
 )
 from app.core.progress import PushEvent
 from app.core.reference import Reference
 
 DEFAULT_TIMEOUT = 60
+# A push whose stream is silent this long is stopped: the engine never gives up on a
+# registry that stops reading, and a busy upload reports progress many times a second.
+PUSH_STALL_SECONDS = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +281,13 @@ class Engine:
 
     # -- reading ---------------------------------------------------------------------------
 
+    def answers(self) -> bool:
+        """Whether the engine answers a ping now (quick; for telling faults apart)."""
+        try:
+            return bool(self._client.ping())
+        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError):
+            return False
+
     def version(self) -> dict:
         """The engine's version information."""
         return self._call("version", self._client.version)
@@ -457,6 +470,30 @@ class PushStream:
         if self._response is not None:
             self._response.close()
 
+    def _explain_broken_stream(self, error: Exception) -> DockpushError:
+        detail = f"{error.__class__.__name__}: {error}"
+        if isinstance(
+            error, urllib3.exceptions.ReadTimeoutError | requests.exceptions.ReadTimeout
+        ) or "Read timed out" in str(error):
+            return PushStalled(
+                f"Nothing moved for {PUSH_STALL_SECONDS} s, so dockpush stopped the push "
+                "(the engine itself would wait for ever).",
+                detail=detail,
+            )
+        if isinstance(error, ValueError | docker.errors.StreamParseError):
+            return EngineAnswerMalformed(
+                "The engine's push stream held something that is not JSON.", detail=detail
+            )
+        if isinstance(error, urllib3.exceptions.ProtocolError) and self.engine.answers():
+            return EngineAnswerMalformed(
+                "The engine's push stream broke off in the middle, though the engine still "
+                "answers.",
+                detail=detail,
+            )
+        return EngineConnectionLost(
+            f"The engine at {self.engine.host} stopped answering during the push.", detail=detail
+        )
+
     def __iter__(self) -> Iterator[PushEvent]:
         api = self.engine._client.api
         headers = {"X-Registry-Auth": _encode_auth(self._login)}
@@ -466,7 +503,12 @@ class PushStream:
         try:
             # docker-py's push() does not expose the response, which we need to close on cancel.
             response = api._post_json(
-                url, None, headers=headers, stream=True, params={"tag": self.reference.tag}
+                url,
+                None,
+                headers=headers,
+                stream=True,
+                params={"tag": self.reference.tag},
+                timeout=(DEFAULT_TIMEOUT, PUSH_STALL_SECONDS),
             )
             self._response = response
             api._raise_for_status(response)
@@ -479,14 +521,17 @@ class PushStream:
                 yield event
         except docker.errors.APIError as error:
             raise self.engine.classify(str(error.explanation or error)) from None
-        except (requests.exceptions.RequestException, AttributeError, ValueError) as error:
-            # A closed response surfaces as one of these while reading; json errors as ValueError.
+        except (
+            requests.exceptions.RequestException,
+            urllib3.exceptions.HTTPError,
+            docker.errors.StreamParseError,
+            AttributeError,
+            ValueError,
+        ) as error:
             if self._cancelled:
+                # A response closed by cancel() surfaces as any of these while reading.
                 raise PushCancelled("The push was cancelled before it finished.") from None
-            raise EngineConnectionLost(
-                f"The engine at {self.engine.host} stopped answering during the push.",
-                detail=str(error),
-            ) from None
+            raise self._explain_broken_stream(error) from None
         finally:
             if self._response is not None:
                 self._response.close()

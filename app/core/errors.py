@@ -59,6 +59,27 @@ class EngineConnectionLost(EngineUnreachable):
     title = "Lost the connection to the Docker engine"
 
 
+class EngineAnswerMalformed(DockpushError):
+    """The engine's answer could not be read: not JSON, or cut off in the middle."""
+
+    title = "Unreadable answer from the engine"
+    next_step = (
+        "Retry. If it repeats, something between dockpush and the engine (an SSH tunnel, a "
+        "socket proxy) is cutting or altering the stream; try `docker push` to compare."
+    )
+
+
+class PushStalled(DockpushError):
+    """Nothing moved in a push for longer than dockpush waits."""
+
+    title = "Push stalled"
+    next_step = (
+        "The registry, or the network to it, stopped accepting data. Check the link (VPN, "
+        "proxy, a full disk on the registry), then press R to retry: layers already uploaded "
+        "are skipped."
+    )
+
+
 class EngineTLSFailed(EngineUnreachable):
     """The engine answered, but TLS with it failed (certificate not trusted, wrong name, no
     client certificate)."""
@@ -174,6 +195,16 @@ class RequestTooLarge(DockpushError):
     next_step = (
         "A proxy in front of the registry limits the body size (for nginx: "
         "client_max_body_size 0;). Ask its operator to raise it, or push through another route."
+    )
+
+
+class RegistryAnswerUnexpected(DockpushError):
+    """The registry (or something in front of it) answered outside the registry API."""
+
+    title = "Unexpected answer from the registry"
+    next_step = (
+        "Check the registry address: a login page, a proxy's error page or another service "
+        "answered instead of the registry API. Try `curl -i https://REGISTRY/v2/`, then retry."
     )
 
 

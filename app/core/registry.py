@@ -28,11 +28,13 @@ from requests.adapters import HTTPAdapter
 
 from app.core.credentials import Login, registry_key
 from app.core.errors import (
+    AccessDenied,
     AuthenticationFailed,
     CertificateProblem,
     DockpushError,
     ManifestNotFound,
     RateLimited,
+    RegistryAnswerUnexpected,
     RegistryServerError,
     RegistryUnreachable,
 )
@@ -87,6 +89,33 @@ class Manifest:
     media_type: str
     body: dict
     size: int
+
+
+def _valid_descriptor(item: object) -> bool:
+    return (
+        isinstance(item, dict)
+        and isinstance(item.get("digest"), str)
+        and isinstance(item.get("size", 0), int)
+    )
+
+
+def manifest_problem(media_type: str, body: object) -> str | None:
+    """What is wrong with a manifest's shape, or None when verification can rely on it."""
+    if not isinstance(body, dict):
+        return "the manifest is not a JSON object"
+    if media_type in INDEX_TYPES:
+        entries = body.get("manifests")
+        if not isinstance(entries, list) or not all(
+            _valid_descriptor(m) and isinstance(m.get("platform", {}), dict) for m in entries
+        ):
+            return "the index has no valid list of manifests"
+        return None
+    layers = body.get("layers")
+    if not isinstance(layers, list) or not all(_valid_descriptor(layer) for layer in layers):
+        return "the manifest has no valid list of layers"
+    if not _valid_descriptor(body.get("config")):
+        return "the manifest has no valid config descriptor"
+    return None
 
 
 def api_host(registry: str) -> str:
@@ -275,6 +304,30 @@ class RegistryClient:
             return response
         raise AssertionError("unreachable")
 
+    def _expect(self, response: requests.Response, what: str) -> None:
+        """Raise the typed error for an answer that is not a success."""
+        if response.ok:
+            return
+        if response.status_code == 403:
+            raise AccessDenied(f"{self.registry} refused {what} (HTTP 403).")
+        raise RegistryAnswerUnexpected(
+            f"{self.registry} answered {what} with HTTP {response.status_code}.",
+            detail=_excerpt(response),
+        )
+
+    def _json(self, response: requests.Response, what: str) -> Any:
+        """The JSON body of a successful answer, or a clear error naming what came instead."""
+        self._expect(response, what)
+        try:
+            return response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+            raise RegistryAnswerUnexpected(
+                f"{self.registry} answered {what} with {kind} that is not JSON "
+                f"({len(response.content)} bytes).",
+                detail=_excerpt(response),
+            ) from None
+
     def check_login(self) -> None:
         """Authenticate now (raises AuthenticationFailed when rejected)."""
         probe = self._probe or self.probe()
@@ -291,8 +344,14 @@ class RegistryClient:
         )
         if response.status_code == 404:
             return []
-        response.raise_for_status()
-        return list(response.json().get("tags") or [])
+        body = self._json(response, f"the tag list of {repository}")
+        tags = body.get("tags") if isinstance(body, dict) else None
+        if not isinstance(tags or [], list):
+            raise RegistryAnswerUnexpected(
+                f"{self.registry} sent a tag list for {repository} that is not a list.",
+                detail=_excerpt(response),
+            )
+        return [str(tag) for tag in tags or []]
 
     def manifest(self, repository: str, reference: str) -> Manifest:
         """The manifest the registry serves for a tag or digest."""
@@ -304,13 +363,32 @@ class RegistryClient:
         )
         if response.status_code == 404:
             raise ManifestNotFound(f"{self.registry} has no {repository}:{reference}.")
-        response.raise_for_status()
+        what = f"the manifest of {repository}:{reference}"
+        body = self._json(response, what)
+        media_type = response.headers.get("Content-Type", "").split(";")[0]
+        problem = manifest_problem(media_type, body)
+        if problem is not None:
+            raise RegistryAnswerUnexpected(
+                f"{self.registry} answered {what} ({media_type or 'no content type'}), "
+                f"but {problem}.",
+                detail=_excerpt(response),
+            )
         return Manifest(
             digest=response.headers.get("Docker-Content-Digest", ""),
-            media_type=response.headers.get("Content-Type", "").split(";")[0],
-            body=response.json(),
+            media_type=media_type,
+            body=body,
             size=len(response.content),
         )
+
+    def config(self, repository: str, digest: str) -> dict:
+        """An image's config blob (os, architecture, ...); empty when the registry lacks it."""
+        response = self._request(
+            "GET", f"/v2/{repository}/blobs/{digest}", scope=f"repository:{repository}:pull"
+        )
+        if response.status_code == 404:
+            return {}
+        body = self._json(response, f"the config blob {digest[:19]}")
+        return body if isinstance(body, dict) else {}
 
     def blob_size(self, repository: str, digest: str) -> int | None:
         """The size of a blob (HEAD), or None when the registry does not have it."""
@@ -322,8 +400,13 @@ class RegistryClient:
         )
         if response.status_code == 404:
             return None
-        response.raise_for_status()
-        return int(response.headers.get("Content-Length", "0"))
+        self._expect(response, f"HEAD of blob {digest[:19]}")
+        try:
+            return int(response.headers.get("Content-Length", "0"))
+        except ValueError:
+            raise RegistryAnswerUnexpected(
+                f"{self.registry} sent no usable size for blob {digest[:19]}."
+            ) from None
 
     def delete_manifest(self, repository: str, digest: str) -> None:
         """Delete a manifest by digest (registries must have delete enabled)."""
@@ -332,11 +415,17 @@ class RegistryClient:
             f"/v2/{repository}/manifests/{digest}",
             scope=f"repository:{repository}:delete",
         )
-        response.raise_for_status()
+        self._expect(response, "the delete")
 
     def delete_blob(self, repository: str, digest: str) -> None:
         """Delete a blob by digest (registries must have delete enabled)."""
         response = self._request(
             "DELETE", f"/v2/{repository}/blobs/{digest}", scope=f"repository:{repository}:delete"
         )
-        response.raise_for_status()
+        self._expect(response, "the delete")
+
+
+def _excerpt(response: requests.Response) -> str:
+    """The start of an unexpected answer, for the detail line (never a whole page)."""
+    text = " ".join(response.text[:300].split())
+    return f"HTTP {response.status_code}: {text}" if text else f"HTTP {response.status_code}"

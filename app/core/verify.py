@@ -70,20 +70,13 @@ def _platform_check(
         chosen = next(
             m
             for m in manifest.body["manifests"]
-            if f"{m['platform']['os']}/{m['platform']['architecture']}" == wanted
+            if f"{m.get('platform', {}).get('os')}/{m.get('platform', {}).get('architecture')}"
+            == wanted
         )
         manifest = client.manifest(repository, chosen["digest"])
-    config_descriptor = manifest.body.get("config", {})
-    layers = list(manifest.body.get("layers", []))
-    config: dict = {}
-    if config_descriptor.get("digest"):
-        response = client._request(  # the config blob: os and architecture
-            "GET",
-            f"/v2/{repository}/blobs/{config_descriptor['digest']}",
-            scope=f"repository:{repository}:pull",
-        )
-        if response.status_code == 200:
-            config = response.json()
+    # RegistryClient.manifest has checked the shape: a config descriptor and a list of layers.
+    layers = list(manifest.body["layers"])
+    config = client.config(repository, manifest.body["config"]["digest"])
     remote = f"{config.get('os', '?')}/{config.get('architecture', '?')}"
     kind = (
         manifest.media_type.rsplit(".", 2)[-2]

@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import (
     Collapsible,
     DataTable,
@@ -27,6 +28,7 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from app.core import engine as engine_module
 from app.core.errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -46,6 +48,11 @@ from app.ui.widgets.stepper import Stepper
 # At most 10 screen updates a second, however fast the engine streams: smooth to the eye,
 # and it keeps the app's CPU (which competes with the engine on small machines) low.
 UPDATE_INTERVAL = 0.1
+# After this long without a progress line the screen says the push is stalled.
+STALL_NOTICE_SECONDS = 10
+# Real images have at most 127 layers (overlayfs); an engine that reports thousands gets
+# this many rows and a count of the rest, so the screen stays quick.
+MAX_LAYER_ROWS = 150
 LOGIN_ERRORS = (AuthenticationRequired, AuthenticationFailed, AccessDenied)
 
 
@@ -76,6 +83,7 @@ class PushScreen(Screen[None]):
     BINDINGS = [
         Binding("enter", "go", "Push / next", priority=True),
         Binding("escape", "cancel", "Cancel / back"),
+        Binding("ctrl+c", "interrupt", "Cancel", show=False),
         Binding("R", "retry", "Retry"),
         Binding("l", "login", "Log in"),
         Binding("c", "copy_commands", "Copy commands"),
@@ -120,6 +128,8 @@ class PushScreen(Screen[None]):
         self._login_user: str | None = None
         # Layer sizes per reference, fetched during the pre-flight so the push starts at once.
         self._layer_sizes: dict[str, dict[str, int]] = {}
+        self._last_progress_at = 0.0
+        self._stall_timer: Timer | None = None
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -135,8 +145,10 @@ class PushScreen(Screen[None]):
                 yield Label("", id="overall-label")
                 yield ProgressBar(total=100, show_eta=False, id="overall")
                 yield Label("", id="overall-stats")
+                yield Static("", id="stall-notice")
                 yield Label("Sizes are the engine's uncompressed layer sizes.", id="size-note")
                 yield Vertical(id="layers")
+                yield Label("", id="more-layers")
             yield ErrorPanel(id="push-error")
             yield Static("", id="push-outcome")
             with Collapsible(title="Engine log", collapsed=True, id="log-box"):
@@ -247,16 +259,43 @@ class PushScreen(Screen[None]):
         self._log_written = 0
         self.query_one(ErrorPanel).show_error(None)
         self.query_one("#push-outcome", Static).update("")
+        self._last_progress_at = time.monotonic()
+        if self._stall_timer is None:
+            self._stall_timer = self.set_interval(1.0, self._check_stall)
+
+    def _check_stall(self) -> None:
+        """Say so when nothing has moved for a while, and how long dockpush will wait."""
+        notice = self.query_one("#stall-notice", Static)
+        quiet = time.monotonic() - self._last_progress_at
+        pushing = any(item.state is ItemState.PUSHING for item in self.items)
+        if not pushing or quiet < STALL_NOTICE_SECONDS:
+            notice.update("")
+            return
+        limit = engine_module.PUSH_STALL_SECONDS
+        notice.update(
+            Text(
+                f"Nothing has moved for {quiet:.0f} s. The registry, or the network to it, is "
+                f"slow or stalled; the engine keeps waiting, dockpush stops the push after "
+                f"{limit} s without progress ({max(0, limit - quiet):.0f} s left). "
+                "esc cancels now.",
+                style="yellow",
+            )
+        )
 
     @on(PushProgressed)
     def _push_progressed(self, message: PushProgressed) -> None:
+        self._last_progress_at = time.monotonic()
         self.items[message.index].snapshot = message.snapshot
         with self.app.batch_update():
             self._show_snapshot(message.snapshot)
 
     def _show_snapshot(self, snap: PushSnapshot) -> None:
         layers = self.query_one("#layers")
-        for view in snap.layers:
+        hidden = len(snap.layers) - MAX_LAYER_ROWS
+        self.query_one("#more-layers", Label).update(
+            f"… and {hidden} more layers, counted in the totals above" if hidden > 0 else ""
+        )
+        for view in snap.layers[:MAX_LAYER_ROWS]:
             rows = layers.query(f"#layer-{view.layer_id}")
             if rows:
                 row = rows.first(LayerRow)
@@ -351,6 +390,7 @@ class PushScreen(Screen[None]):
 
     def _queue_finished(self) -> None:
         self.phase = "done"
+        self._check_stall()
         self._cancelling = False
         done = [i for i in self.items if i.state is ItemState.DONE]
         failed = [i for i in self.items if i.state in (ItemState.FAILED, ItemState.CANCELLED)]
@@ -451,6 +491,19 @@ class PushScreen(Screen[None]):
             ),
             answered,
         )
+
+    def action_interrupt(self) -> None:
+        """Ctrl+C: during a push, ask to cancel it (as esc does); otherwise say how to quit."""
+        if self._busy("push"):
+            self.action_cancel()
+        else:
+            self.app.action_help_quit()
+
+    def on_unmount(self) -> None:
+        """Leaving (or quitting) mid-push closes the stream, so the engine stops the push."""
+        if self._stream is not None:
+            self._cancelling = True
+            self._stream.cancel()
 
     def action_login(self, retry: bool = False) -> None:
         """Open the login dialog for the current target's registry."""

@@ -1,0 +1,148 @@
+"""A slow registry, a stalled one, and a resize or Ctrl+C in the middle of a push.
+
+The registry sits behind a throttling proxy on loopback (tests/harness/slow_proxy.py), so
+the real engine really pushes slowly; the app must keep showing movement, answer keys at
+once, stop a push that stalled for good with a reason, and leave no stray state.
+"""
+
+from __future__ import annotations
+
+import time
+
+import docker
+import pytest
+from textual.widgets import Collapsible
+
+from app.core import engine as engine_module
+from app.core.errors import PushStalled
+from app.core.registry import RegistryClient
+from app.ui import screens
+from app.ui.app import DockpushApp
+from app.ui.dialogs.confirm import ConfirmDialog
+from app.ui.screens.push import ItemState, PushScreen
+from tests.harness.images import build_image
+from tests.harness.sandbox import SandboxInfo
+from tests.harness.slow_proxy import SlowProxy
+from tests.ui import settle, wait_for_screen, wait_until
+
+
+async def _start_push(pilot, target: str) -> PushScreen:
+    from app.core.reference import parse_normalized
+
+    app = pilot.app
+    await pilot.pause(0.2)
+    app.finish_tagging([parse_normalized(target)])
+    screen = await wait_for_screen(pilot, PushScreen)
+    await wait_until(pilot, lambda: bool(screen.reports), timeout=20)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: screen.items[0].state is ItemState.PUSHING, timeout=10)
+    return screen
+
+
+def _done_bytes(screen: PushScreen) -> int:
+    snap = screen.items[0].snapshot
+    return snap.bytes_done if snap else 0
+
+
+async def test_slow_registry_keeps_moving_and_keys_answer_at_once(
+    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+) -> None:
+    with SlowProxy(sandbox.open_registry, rate=2_000_000) as proxy:
+        target = f"{proxy.address}/slow/app-{unique}:1"
+        build_image(engine_client, target, [14_000_000], f"slow-{unique}")
+        remove_afterwards.append(target)
+        app = DockpushApp()
+        async with app.run_test(size=(130, 45)) as pilot:
+            screen = await _start_push(pilot, target)
+            seen: list[int] = []
+            worst_key = 0.0
+            log_box = screen.query_one("#log-box", Collapsible)
+            while screen.phase != "done":
+                seen.append(_done_bytes(screen))
+                # A key during the slow push takes effect within a frame or two.
+                before = log_box.collapsed
+                pressed = time.monotonic()
+                await pilot.press("g")
+                await wait_until(pilot, lambda b=before: log_box.collapsed != b, timeout=2)
+                worst_key = max(worst_key, time.monotonic() - pressed)
+                await pilot.pause(0.3)
+                assert len(seen) < 200, "the push never finished"
+            await settle(app, pilot)
+            assert screen.items[0].state is ItemState.DONE
+            moving = [b for b in seen if b > 0]
+            assert len(set(moving)) >= 3, f"progress did not move visibly: {seen}"
+            assert moving == sorted(moving)
+            assert worst_key < 0.5
+
+
+async def test_stalled_registry_is_stopped_with_a_reason_then_retry_succeeds(
+    engine_client: docker.DockerClient,
+    sandbox: SandboxInfo,
+    unique: str,
+    remove_afterwards,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The real limits are 10 s before the notice and 120 s before stopping; shorter here.
+    monkeypatch.setattr(engine_module, "PUSH_STALL_SECONDS", 6)
+    monkeypatch.setattr(screens.push, "STALL_NOTICE_SECONDS", 2)
+    with SlowProxy(sandbox.open_registry, rate=2_000_000) as proxy:
+        target = f"{proxy.address}/stall/app-{unique}:1"
+        build_image(engine_client, target, [30_000_000], f"stall-{unique}")
+        remove_afterwards.append(target)
+        app = DockpushApp()
+        async with app.run_test(size=(130, 45)) as pilot:
+            screen = await _start_push(pilot, target)
+            await wait_until(pilot, lambda: _done_bytes(screen) > 0, timeout=20)
+            with proxy.hold():
+                notice = screen.query_one("#stall-notice")
+                await wait_until(
+                    pilot, lambda: "Nothing has moved" in str(notice.render()), timeout=30
+                )
+                assert "dockpush stops the push after 6 s" in str(notice.render())
+                await wait_until(pilot, lambda: screen.phase == "done", timeout=30)
+                item = screen.items[0]
+                assert item.state is ItemState.FAILED and isinstance(item.error, PushStalled)
+                assert "Nothing moved for 6 s" in item.error.explanation
+                assert item.result is None
+            await pilot.press("R")
+            await wait_until(pilot, lambda: screen.items[0].state is ItemState.DONE, timeout=60)
+
+
+async def test_resize_then_ctrl_c_and_quit_mid_push_leave_no_stray_state(
+    engine_client: docker.DockerClient,
+    sandbox: SandboxInfo,
+    unique: str,
+    remove_afterwards,
+    tmp_path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)  # the app writes files only on request; nothing may appear here
+    with SlowProxy(sandbox.open_registry, rate=1_000_000) as proxy:
+        target = f"{proxy.address}/quit/app-{unique}:1"
+        build_image(engine_client, target, [8_000_000], f"quit-{unique}")
+        remove_afterwards.append(target)
+        tags_before = {t for image in engine_client.images.list() for t in image.tags}
+        app = DockpushApp()
+        async with app.run_test(size=(130, 45)) as pilot:
+            screen = await _start_push(pilot, target)
+            await wait_until(pilot, lambda: _done_bytes(screen) > 0, timeout=20)
+            await pilot.resize_terminal(80, 24)
+            await pilot.pause(0.3)
+            await pilot.resize_terminal(140, 50)
+            before = _done_bytes(screen)
+            await wait_until(pilot, lambda: _done_bytes(screen) > before, timeout=20)
+            assert screen.items[0].state is ItemState.PUSHING
+            await pilot.press("ctrl+c")
+            await wait_for_screen(pilot, ConfirmDialog)
+            started = time.monotonic()
+            await pilot.press("ctrl+q")
+        # The app is gone within moments, although the push was still running.
+        assert time.monotonic() - started < 10
+    assert list(workdir.iterdir()) == []
+    tags_after = {t for image in engine_client.images.list() for t in image.tags}
+    assert tags_after == tags_before  # no tag the person did not ask for
+    client = RegistryClient(sandbox.open_registry)
+    assert "1" not in client.tags(f"quit/app-{unique}")  # the push did not finish
+    client.close()

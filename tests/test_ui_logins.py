@@ -122,7 +122,9 @@ async def test_password_appears_nowhere(
     remove_afterwards,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the session log (ctrl+o) is saved here, and scanned
     reference = f"{sandbox.auth_registry}/secret/scan-{unique}:1"
     build_image(engine_client, reference, [200_000], unique)
     remove_afterwards.append(reference)
@@ -161,6 +163,8 @@ async def test_password_appears_nowhere(
         await wait_for_screen(pilot, SavedLoginsScreen)
         await settle(app, pilot)
         screens_text.append(app.export_screenshot())
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: bool(list(tmp_path.glob("dockpush-session-*.log"))))
         errors = [str(i.error) + repr(i.error) for i in push.items if i.error]
         store_key = f"dockpush:{sandbox.auth_registry}"
     files = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()]

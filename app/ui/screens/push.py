@@ -145,10 +145,10 @@ class PushScreen(Screen[None]):
                 yield Label("", id="overall-label")
                 yield ProgressBar(total=100, show_eta=False, id="overall")
                 yield Label("", id="overall-stats")
-                yield Static("", id="stall-notice")
+                yield Static(id="stall-notice")
                 yield Label("Sizes are the engine's uncompressed layer sizes.", id="size-note")
                 yield Vertical(id="layers")
-                yield Label("", id="more-layers")
+                yield Label(id="more-layers")
             yield ErrorPanel(id="push-error")
             yield Static("", id="push-outcome")
             with Collapsible(title="Engine log", collapsed=True, id="log-box"):
@@ -268,8 +268,8 @@ class PushScreen(Screen[None]):
         notice = self.query_one("#stall-notice", Static)
         quiet = time.monotonic() - self._last_progress_at
         pushing = any(item.state is ItemState.PUSHING for item in self.items)
-        if not pushing or quiet < STALL_NOTICE_SECONDS:
-            notice.update("")
+        notice.display = pushing and quiet >= STALL_NOTICE_SECONDS
+        if not notice.display:
             return
         limit = engine_module.PUSH_STALL_SECONDS
         notice.update(
@@ -292,9 +292,9 @@ class PushScreen(Screen[None]):
     def _show_snapshot(self, snap: PushSnapshot) -> None:
         layers = self.query_one("#layers")
         hidden = len(snap.layers) - MAX_LAYER_ROWS
-        self.query_one("#more-layers", Label).update(
-            f"… and {hidden} more layers, counted in the totals above" if hidden > 0 else ""
-        )
+        more = self.query_one("#more-layers", Label)
+        more.display = hidden > 0
+        more.update(f"… and {hidden} more layers, counted in the totals above")
         for view in snap.layers[:MAX_LAYER_ROWS]:
             rows = layers.query(f"#layer-{view.layer_id}")
             if rows:

@@ -137,7 +137,7 @@ async def tour() -> list[Path]:
         f"{registry}/{namespace}/webapp:1.4.2",
         f"{registry}/{namespace}/webapp:latest",
     ):
-        client.api.remove_image(reference, noprune=True)
+        client.api.remove_image(reference)  # the last tag takes the layers with it
     return saved
 
 

@@ -17,7 +17,7 @@ from app.core.contexts import resolve_endpoint
 from app.core.engine import Engine
 from app.core.errors import EngineAnswerMalformed
 from app.core.progress import Phase, PushProgress
-from app.core.reference import parse_normalized
+from app.core.reference import Reference, parse_normalized
 from app.core.verify import verify
 from tests.harness.engine_tamper import TamperingEngineProxy, chunked_answer, json_lines
 from tests.harness.hostile_registry import HostileRegistry
@@ -34,6 +34,14 @@ def tampered(sandbox: SandboxInfo, tmp_path: Path) -> Iterator[tuple[TamperingEn
         engine = Engine.connect(resolve_endpoint(proxy.host))
         yield proxy, engine
         engine.close()
+
+
+def _tagged(engine: Engine, source: str, target: str, remove: list[str]) -> Reference:
+    """Tag `source` as `target` in the engine, removed when the test ends."""
+    reference = parse_normalized(target)
+    engine.tag(source, reference)
+    remove.append(target)
+    return reference
 
 
 def _push(engine: Engine, reference: str) -> PushProgress:
@@ -61,9 +69,12 @@ def test_push_stream_cut_off_in_the_middle(
     tampered, sandbox: SandboxInfo, unique: str, remove_afterwards: list[str]
 ) -> None:
     proxy, engine = tampered
-    target = parse_normalized(f"{sandbox.open_registry}/hostile/cut-{unique}:1")
-    engine.tag("dockpush-demo/layers:2.3.1", target)
-    remove_afterwards.append(str(target))
+    target = _tagged(
+        engine,
+        "dockpush-demo/layers:2.3.1",
+        f"{sandbox.open_registry}/hostile/cut-{unique}:1",
+        remove_afterwards,
+    )
     proxy.cut_after = 400  # past the HTTP head, inside the first lines of the stream
     with pytest.raises(EngineAnswerMalformed) as raised:
         _push(engine, str(target))
@@ -130,13 +141,16 @@ async def test_push_screen_with_thousands_of_layers_stays_quick(
     tampered, sandbox: SandboxInfo, unique: str, remove_afterwards: list[str]
 ) -> None:
     from app.ui.app import DockpushApp
-    from app.ui.screens.push import MAX_LAYER_ROWS, ItemState, PushScreen
-    from tests.ui import settle, wait_for_screen, wait_until
+    from app.ui.screens.push import MAX_LAYER_ROWS, ItemState
+    from tests.ui import open_push_screen, push_and_wait
 
     proxy, engine = tampered
-    target = parse_normalized(f"{sandbox.open_registry}/hostile/ui-{unique}:1")
-    engine.tag("dockpush-demo/tiny:1.0", target)
-    remove_afterwards.append(str(target))
+    target = _tagged(
+        engine,
+        "dockpush-demo/tiny:1.0",
+        f"{sandbox.open_registry}/hostile/ui-{unique}:1",
+        remove_afterwards,
+    )
     layers = [f"{n:012x}" for n in range(3000)]
     events = [{"status": "Pushed", "progressDetail": {}, "id": layer} for layer in layers]
     proxy.push_answer = chunked_answer(
@@ -144,13 +158,8 @@ async def test_push_screen_with_thousands_of_layers_stays_quick(
     )
     app = DockpushApp(host=proxy.host)
     async with app.run_test(size=(130, 45)) as pilot:
-        await pilot.pause(0.2)
-        app.finish_tagging([target])
-        screen = await wait_for_screen(pilot, PushScreen)
-        await wait_until(pilot, lambda: bool(screen.reports), timeout=20)
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: screen.phase == "done", timeout=30)
-        await settle(app, pilot)
+        screen = await open_push_screen(pilot, [target])
+        await push_and_wait(pilot, screen, timeout=30)
         assert screen.items[0].state is ItemState.DONE
         assert len(screen.query("LayerRow")) == MAX_LAYER_ROWS
         more = str(screen.query_one("#more-layers").render())

@@ -81,8 +81,8 @@ async def test_push_screen_through_podman(
 ) -> None:
     from app.ui.app import DockpushApp
     from app.ui.screens.browser import ImageBrowserScreen
-    from app.ui.screens.push import ItemState, PushScreen
-    from tests.ui import settle, wait_for_screen, wait_until
+    from app.ui.screens.push import ItemState
+    from tests.ui import open_push_screen, push_and_wait, wait_for_screen, wait_until
 
     target = parse_normalized(f"{sandbox.open_registry}/podman/ui-{unique}:2.0")
     podman.tag(podman_image, target)
@@ -93,13 +93,9 @@ async def test_push_screen_through_podman(
         await wait_until(
             pilot, lambda: any(row.reference == str(target) for row in browser.all_rows)
         )
-        app.finish_tagging([target])
-        screen = await wait_for_screen(pilot, PushScreen)
-        await wait_until(pilot, lambda: bool(screen.reports), timeout=20)
+        screen = await open_push_screen(pilot, [target])
         assert all(report.ready for report in screen.reports)
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: screen.phase == "done", timeout=60)
-        await settle(app, pilot)
+        await push_and_wait(pilot, screen)
         item = screen.items[0]
         assert item.state is ItemState.DONE and item.result is not None
         assert "no per-layer progress" in str(screen.query_one("#overall-label").render())

@@ -7,14 +7,19 @@ once, stop a push that stalled for good with a reason, and leave no stray state.
 
 from __future__ import annotations
 
+import contextlib
 import time
+import uuid
+from collections.abc import AsyncIterator
 
 import docker
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Collapsible
 
 from app.core import engine as engine_module
 from app.core.errors import PushStalled
+from app.core.reference import parse_normalized
 from app.core.registry import RegistryClient
 from app.ui import screens
 from app.ui.app import DockpushApp
@@ -23,20 +28,23 @@ from app.ui.screens.push import ItemState, PushScreen
 from tests.harness.images import build_image
 from tests.harness.sandbox import SandboxInfo
 from tests.harness.slow_proxy import SlowProxy
-from tests.ui import settle, wait_for_screen, wait_until
+from tests.ui import open_push_screen, settle, wait_for_screen, wait_until
 
 
-async def _start_push(pilot, target: str) -> PushScreen:
-    from app.core.reference import parse_normalized
-
-    app = pilot.app
-    await pilot.pause(0.2)
-    app.finish_tagging([parse_normalized(target)])
-    screen = await wait_for_screen(pilot, PushScreen)
-    await wait_until(pilot, lambda: bool(screen.reports), timeout=20)
-    await pilot.press("enter")
-    await wait_until(pilot, lambda: screen.items[0].state is ItemState.PUSHING, timeout=10)
-    return screen
+@contextlib.asynccontextmanager
+async def _pushing(
+    client: docker.DockerClient, proxy: SlowProxy, name: str, layers: list[int], remove: list[str]
+) -> AsyncIterator[tuple[Pilot, PushScreen]]:
+    """A fresh image pushed through `proxy` by the app; yields once the push has started."""
+    target = f"{proxy.address}/{name}/app-{uuid.uuid4().hex[:10]}:1"
+    build_image(client, target, layers, target)
+    remove.append(target)
+    app = DockpushApp()
+    async with app.run_test(size=(130, 45)) as pilot:
+        screen = await open_push_screen(pilot, [parse_normalized(target)])
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.items[0].state is ItemState.PUSHING, timeout=10)
+        yield pilot, screen
 
 
 def _done_bytes(screen: PushScreen) -> int:
@@ -45,15 +53,13 @@ def _done_bytes(screen: PushScreen) -> int:
 
 
 async def test_slow_registry_keeps_moving_and_keys_answer_at_once(
-    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+    engine_client: docker.DockerClient, sandbox: SandboxInfo, remove_afterwards
 ) -> None:
     with SlowProxy(sandbox.open_registry, rate=2_000_000) as proxy:
-        target = f"{proxy.address}/slow/app-{unique}:1"
-        build_image(engine_client, target, [14_000_000], f"slow-{unique}")
-        remove_afterwards.append(target)
-        app = DockpushApp()
-        async with app.run_test(size=(130, 45)) as pilot:
-            screen = await _start_push(pilot, target)
+        async with _pushing(engine_client, proxy, "slow", [14_000_000], remove_afterwards) as (
+            pilot,
+            screen,
+        ):
             seen: list[int] = []
             worst_key = 0.0
             log_box = screen.query_one("#log-box", Collapsible)
@@ -67,7 +73,7 @@ async def test_slow_registry_keeps_moving_and_keys_answer_at_once(
                 worst_key = max(worst_key, time.monotonic() - pressed)
                 await pilot.pause(0.3)
                 assert len(seen) < 200, "the push never finished"
-            await settle(app, pilot)
+            await settle(pilot.app, pilot)
             assert screen.items[0].state is ItemState.DONE
             moving = [b for b in seen if b > 0]
             assert len(set(moving)) >= 3, f"progress did not move visibly: {seen}"
@@ -78,7 +84,6 @@ async def test_slow_registry_keeps_moving_and_keys_answer_at_once(
 async def test_stalled_registry_is_stopped_with_a_reason_then_retry_succeeds(
     engine_client: docker.DockerClient,
     sandbox: SandboxInfo,
-    unique: str,
     remove_afterwards,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -86,12 +91,10 @@ async def test_stalled_registry_is_stopped_with_a_reason_then_retry_succeeds(
     monkeypatch.setattr(engine_module, "PUSH_STALL_SECONDS", 6)
     monkeypatch.setattr(screens.push, "STALL_NOTICE_SECONDS", 2)
     with SlowProxy(sandbox.open_registry, rate=2_000_000) as proxy:
-        target = f"{proxy.address}/stall/app-{unique}:1"
-        build_image(engine_client, target, [30_000_000], f"stall-{unique}")
-        remove_afterwards.append(target)
-        app = DockpushApp()
-        async with app.run_test(size=(130, 45)) as pilot:
-            screen = await _start_push(pilot, target)
+        async with _pushing(engine_client, proxy, "stall", [30_000_000], remove_afterwards) as (
+            pilot,
+            screen,
+        ):
             await wait_until(pilot, lambda: _done_bytes(screen) > 0, timeout=20)
             with proxy.hold():
                 notice = screen.query_one("#stall-notice")
@@ -111,7 +114,6 @@ async def test_stalled_registry_is_stopped_with_a_reason_then_retry_succeeds(
 async def test_resize_then_ctrl_c_and_quit_mid_push_leave_no_stray_state(
     engine_client: docker.DockerClient,
     sandbox: SandboxInfo,
-    unique: str,
     remove_afterwards,
     tmp_path,
     monkeypatch: pytest.MonkeyPatch,
@@ -120,13 +122,12 @@ async def test_resize_then_ctrl_c_and_quit_mid_push_leave_no_stray_state(
     workdir.mkdir()
     monkeypatch.chdir(workdir)  # the app writes files only on request; nothing may appear here
     with SlowProxy(sandbox.open_registry, rate=1_000_000) as proxy:
-        target = f"{proxy.address}/quit/app-{unique}:1"
-        build_image(engine_client, target, [8_000_000], f"quit-{unique}")
-        remove_afterwards.append(target)
-        tags_before = {t for image in engine_client.images.list() for t in image.tags}
-        app = DockpushApp()
-        async with app.run_test(size=(130, 45)) as pilot:
-            screen = await _start_push(pilot, target)
+        async with _pushing(engine_client, proxy, "quit", [8_000_000], remove_afterwards) as (
+            pilot,
+            screen,
+        ):
+            tags_before = {t for image in engine_client.images.list() for t in image.tags}
+            target = str(screen.items[0].target)
             await wait_until(pilot, lambda: _done_bytes(screen) > 0, timeout=20)
             await pilot.resize_terminal(80, 24)
             await pilot.pause(0.3)
@@ -144,5 +145,6 @@ async def test_resize_then_ctrl_c_and_quit_mid_push_leave_no_stray_state(
     tags_after = {t for image in engine_client.images.list() for t in image.tags}
     assert tags_after == tags_before  # no tag the person did not ask for
     client = RegistryClient(sandbox.open_registry)
-    assert "1" not in client.tags(f"quit/app-{unique}")  # the push did not finish
+    repository = parse_normalized(target).path
+    assert "1" not in client.tags(repository)  # the push did not finish
     client.close()

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable
 
 from tests.harness.sandbox import SandboxInfo
 
@@ -20,16 +21,23 @@ def _set_size(fd: int, rows: int, columns: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
 
 
-def _read_until(fd: int, wanted: bytes, seen: bytearray, timeout: float = 20) -> None:
+def _read_while(fd: int, seen: bytearray, condition: Callable[[], bool], timeout: float) -> None:
+    """Collect the terminal's output into `seen` while `condition()` holds."""
     deadline = time.monotonic() + timeout
-    while wanted not in seen:
-        assert time.monotonic() < deadline, f"{wanted!r} never appeared"
+    while condition():
+        assert time.monotonic() < deadline, (
+            f"still waiting after {timeout} s: {bytes(seen[-300:])!r}"
+        )
         ready, _, _ = select.select([fd], [], [], 0.2)
         if ready:
             try:
                 seen += os.read(fd, 65536)
             except OSError:
                 return
+
+
+def _read_until(fd: int, wanted: bytes, seen: bytearray) -> None:
+    _read_while(fd, seen, lambda: wanted not in seen, timeout=20)
 
 
 def test_resize_ctrl_c_and_quit_restore_the_terminal(sandbox: SandboxInfo) -> None:
@@ -56,14 +64,7 @@ def test_resize_ctrl_c_and_quit_restore_the_terminal(sandbox: SandboxInfo) -> No
         _read_until(controller, b"to quit", output)
         assert process.poll() is None
         os.write(controller, b"\x11")  # ctrl+q
-        deadline = time.monotonic() + 15
-        while process.poll() is None and time.monotonic() < deadline:
-            ready, _, _ = select.select([controller], [], [], 0.2)
-            if ready:
-                try:
-                    output += os.read(controller, 65536)
-                except OSError:
-                    break
+        _read_while(controller, output, lambda: process.poll() is None, timeout=15)
         assert process.wait(timeout=5) == 0
         settings_after = termios.tcgetattr(terminal)
     finally:

@@ -18,7 +18,7 @@ from app.ui.screens.verify import VerifyScreen
 from tests.harness import sandbox as sandbox_control
 from tests.harness.images import build_image
 from tests.harness.sandbox import SandboxInfo
-from tests.ui import settle, wait_for_screen, wait_until
+from tests.ui import open_push_screen, push_and_wait, wait_for_screen, wait_until
 
 LAYERS = [400_000, 3_000_000, 12_000_000]
 
@@ -27,22 +27,6 @@ def _image(client: docker.DockerClient, reference: str, seed: str, remove: list[
     build_image(client, reference, LAYERS, seed)
     remove.append(reference)
     return parse_normalized(reference)
-
-
-async def _push_screen(pilot, targets: list[Reference]) -> PushScreen:
-    app = pilot.app
-    await pilot.pause(0.2)
-    app.finish_tagging(targets)
-    await wait_for_screen(pilot, PushScreen)
-    screen = app.screen
-    await wait_until(pilot, lambda: bool(screen.reports), timeout=20)
-    return screen
-
-
-async def _push(pilot, screen: PushScreen, timeout: float = 60) -> None:
-    await pilot.press("enter")
-    await wait_until(pilot, lambda: screen.phase == "done", timeout=timeout)
-    await settle(pilot.app, pilot)
 
 
 def _phases(screen: PushScreen, index: int = 0) -> set[Phase]:
@@ -59,9 +43,9 @@ async def test_multi_layer_push_then_repeat_then_mount(
     )
     app = DockpushApp()
     async with app.run_test(size=(130, 45)) as pilot:
-        screen = await _push_screen(pilot, [first])
+        screen = await open_push_screen(pilot, [first])
         assert all(report.ready for report in screen.reports)
-        await _push(pilot, screen)
+        await push_and_wait(pilot, screen)
         item = screen.items[0]
         assert item.state is ItemState.DONE and item.result is not None
         snap = item.snapshot
@@ -74,8 +58,8 @@ async def test_multi_layer_push_then_repeat_then_mount(
         assert app.workflow.pushed[str(first)] == item.result.digest
 
     async with DockpushApp().run_test(size=(130, 45)) as pilot:
-        screen = await _push_screen(pilot, [first])
-        await _push(pilot, screen)
+        screen = await open_push_screen(pilot, [first])
+        await push_and_wait(pilot, screen)
         assert _phases(screen) == {Phase.EXISTS}
         label = str(screen.query_one("#overall-label").render())
         assert "3 layers already in the registry" in label
@@ -85,8 +69,8 @@ async def test_multi_layer_push_then_repeat_then_mount(
     engine_client.api.tag(str(first), second.name, second.tag)
     remove_afterwards.append(str(second))
     async with DockpushApp().run_test(size=(130, 45)) as pilot:
-        screen = await _push_screen(pilot, [second])
-        await _push(pilot, screen)
+        screen = await open_push_screen(pilot, [second])
+        await push_and_wait(pilot, screen)
         assert _phases(screen) == {Phase.MOUNTED}
         rows = screen.query("LayerRow")
         assert all(f"Mounted from ui/first-{unique}" in str(r.render()) for r in rows)
@@ -100,7 +84,7 @@ async def test_auth_registry_without_login_leads_through_login_to_success(
     )
     app = DockpushApp()
     async with app.run_test(size=(130, 45)) as pilot:
-        screen = await _push_screen(pilot, [target])
+        screen = await open_push_screen(pilot, [target])
         preflight = str(screen.query_one("#preflight").render())
         assert "no login saved" in preflight and "✗" in preflight
         await pilot.press("l")
@@ -120,7 +104,7 @@ async def test_auth_registry_without_login_leads_through_login_to_success(
         await pilot.press("enter")
         await wait_for_screen(pilot, PushScreen, timeout=20)
         await wait_until(pilot, lambda: all(r.ready for r in screen.reports), timeout=20)
-        await _push(pilot, screen)
+        await push_and_wait(pilot, screen)
         assert screen.items[0].state is ItemState.DONE
         await pilot.press("enter")
         await wait_for_screen(pilot, VerifyScreen)
@@ -137,7 +121,7 @@ async def test_login_error_during_push_opens_login_then_retries(
     )
     app = DockpushApp()
     async with app.run_test(size=(130, 45)) as pilot:
-        screen = await _push_screen(pilot, [target])
+        screen = await open_push_screen(pilot, [target])
         screen._start([0])  # push despite the failed pre-flight, as a stale login would
         await wait_for_screen(pilot, LoginDialog, timeout=30)
         assert screen.items[0].state is ItemState.FAILED
@@ -158,7 +142,7 @@ async def test_registry_stopped_mid_push_fails_clearly_then_retry_succeeds(
     app = DockpushApp()
     try:
         async with app.run_test(size=(130, 45)) as pilot:
-            screen = await _push_screen(pilot, [parse_normalized(reference)])
+            screen = await open_push_screen(pilot, [parse_normalized(reference)])
             await pilot.press("enter")
             await wait_until(
                 pilot,
@@ -197,7 +181,7 @@ async def test_cancelled_push_claims_nothing(
     remove_afterwards.append(reference)
     app = DockpushApp()
     async with app.run_test(size=(130, 45)) as pilot:
-        screen = await _push_screen(pilot, [parse_normalized(reference)])
+        screen = await open_push_screen(pilot, [parse_normalized(reference)])
         await pilot.press("enter")
         await wait_until(pilot, lambda: screen._busy("push"))
         await pilot.press("escape")
@@ -229,9 +213,9 @@ async def test_queue_of_several_references_keeps_rows_apart(
     ]
     app = DockpushApp()
     async with app.run_test(size=(130, 45)) as pilot:
-        screen = await _push_screen(pilot, targets)
+        screen = await open_push_screen(pilot, targets)
         assert screen.query_one("#queue").display
-        await _push(pilot, screen)
+        await push_and_wait(pilot, screen)
         assert [item.state for item in screen.items] == [ItemState.DONE] * count
         layer_sets = [{v.layer_id for v in item.snapshot.layers} for item in screen.items]
         assert layer_sets[0].isdisjoint(layer_sets[1])

@@ -9,6 +9,9 @@ from collections.abc import Callable
 from textual.app import App
 from textual.pilot import Pilot
 
+from app.core.reference import Reference
+from app.ui.screens.push import PushScreen
+
 # Workers that run for the app's lifetime; waiting for them would never end.
 LONG_LIVED = {"events"}
 
@@ -40,3 +43,20 @@ async def wait_for_screen(pilot: Pilot, screen_type: type, timeout: float = 10.0
     )
     await pilot.pause()
     return app.screen
+
+
+async def open_push_screen(pilot: Pilot, targets: list[Reference]) -> PushScreen:
+    """Tags are made: open the push step for `targets` and wait for its pre-flight."""
+    app = pilot.app
+    await pilot.pause(0.2)
+    app.finish_tagging(targets)  # type: ignore[attr-defined]
+    screen = await wait_for_screen(pilot, PushScreen)
+    await wait_until(pilot, lambda: bool(screen.reports), timeout=20)
+    return screen
+
+
+async def push_and_wait(pilot: Pilot, screen: PushScreen, timeout: float = 60) -> None:
+    """Press enter to push, and wait until the whole queue is done."""
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: screen.phase == "done", timeout=timeout)
+    await settle(pilot.app, pilot)

@@ -163,7 +163,7 @@ def no_docker_host(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_contexts_created_by_the_cli_are_listed_and_usable(
-    sandbox: SandboxInfo, isolated_config: Path, no_docker_host: None
+    sandbox: SandboxInfo, isolated_config: Path, no_docker_host: None, ssh_home: Path
 ) -> None:
     certs = Path(sandbox.tls_cert_path)
     docker_cli(
@@ -180,6 +180,9 @@ def test_contexts_created_by_the_cli_are_listed_and_usable(
     docker_cli(
         isolated_config, "context", "create", "podman", "--docker", f"host={sandbox.podman_host}"
     )
+    docker_cli(
+        isolated_config, "context", "create", "ssh", "--docker", f"host={sandbox.ssh_docker_host}"
+    )
     cli_names = docker_cli(isolated_config, "context", "ls", "-q").split()
     endpoints, problems = list_contexts()
     assert problems == []
@@ -194,6 +197,13 @@ def test_contexts_created_by_the_cli_are_listed_and_usable(
         assert "dockpush-demo/tiny:1.0" not in tags  # another engine, other images
     finally:
         engine.close()
+
+    over_ssh = Engine.connect(next(e for e in endpoints if e.context == "ssh"))
+    try:
+        assert over_ssh.endpoint.transport == "ssh"
+        assert "dockpush-demo/tiny:1.0" in {t for i in over_ssh.list_images() for t in i.repo_tags}
+    finally:
+        over_ssh.close()
 
     # `docker context use` makes it the current one for dockpush too.
     docker_cli(isolated_config, "context", "use", "podman")

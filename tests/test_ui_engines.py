@@ -64,6 +64,9 @@ async def test_switch_engine_shows_the_other_engines_images(
         assert "dockpush-demo/tiny:1.0" not in _tags(browser)
         assert app.sub_title.startswith(f"engine tls ({sandbox.tls_docker_host})")
         await settle(app, pilot)
+        # The old engine's event stream ended on purpose: no warning that an engine was lost.
+        assert not [n for n in app._notifications if "stopped sending events" in n.message]
+        assert "docker --context tls" in app.session_log.render()
 
         # A context that cannot connect leaves the engine in use as it was.
         await pilot.press("ctrl+e")

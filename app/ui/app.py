@@ -12,7 +12,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from app.core.contexts import resolve_endpoint
+from app.core.contexts import DEFAULT_CONTEXT, resolve_endpoint
 from app.core.credentials import CredentialStore, Login, registry_key
 from app.core.engine import Engine
 from app.core.reference import Reference
@@ -82,15 +82,23 @@ class DockpushApp(App[None]):
 
         with self._engine_lock:
             previous, self.engine = self.engine, engine
-        if previous is not None:
-            previous.close()
         self.workflow = Workflow(logins=self.workflow.logins)
-        self.session_log.record("switch engine", f"docker --host {engine.endpoint.host}", "")
+        endpoint = engine.endpoint
+        self.session_log.record(
+            "switch engine",
+            f"docker --host {endpoint.host}"
+            if endpoint.context == DEFAULT_CONTEXT
+            else f"docker --context {endpoint.context}",
+            engine.product,
+        )
         self.show_header()
+        # Leaving a push screen cancels its push; the browser then follows the new engine.
         while len(self.screen_stack) > 1 and not isinstance(self.screen, ImageBrowserScreen):
             self.pop_screen()
         if isinstance(self.screen, ImageBrowserScreen):
             self.screen.engine_switched()
+        if previous is not None:
+            previous.close()
         self.notify(f"Using the engine {engine.endpoint.label} ({engine.product}).")
 
     @on(EngineConnected)

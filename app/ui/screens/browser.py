@@ -413,6 +413,8 @@ class ImageBrowserScreen(Screen[None]):
 
     def engine_switched(self) -> None:
         """The app now uses another engine: forget this one's images and follow the new one."""
+        # Cancelled first, so the old stream's end is not reported as a lost engine.
+        self.workers.cancel_group(self, "events")
         if self._events_stream is not None:
             self._events_stream.close()
             self._events_stream = None

@@ -12,6 +12,7 @@ from app.core.images import SortColumn, filter_rows, image_rows, sort_rows
 from app.core.tagging import (
     TagFields,
     check_fields,
+    colliding_targets,
     plan_tags,
     split_pasted,
     split_tags,
@@ -104,3 +105,24 @@ def test_any_field_text_gives_problems_or_valid_targets(registry, namespace, rep
     if not problems:
         planned = plan_tags(fields, [("app:1", "sha256:x", "app")], [])
         assert planned and all(p.target.tag for p in planned)
+
+
+def test_several_sources_with_empty_tags_keep_their_own_tags() -> None:
+    fields = TagFields("127.0.0.1:5000", "team", "", "")
+    assert check_fields(fields, ["app", "app"]) == []
+    assert [p.field for p in check_fields(fields, ["app"])] == ["tags"]  # one image: say a tag
+    sources = [("app:1.0", "sha256:a", "app"), ("app:1.1", "sha256:b", "app")]
+    plan = plan_tags(fields, sources, [])
+    assert [str(p.target) for p in plan] == [
+        "127.0.0.1:5000/team/app:1.0",
+        "127.0.0.1:5000/team/app:1.1",
+    ]
+    assert colliding_targets(plan) == []
+
+
+def test_two_images_given_one_name_are_caught_and_one_image_is_tagged_once() -> None:
+    fields = TagFields("127.0.0.1:5000", "team", "app", "stable")
+    two_images = plan_tags(fields, [("a:1", "sha256:a", "a"), ("b:1", "sha256:b", "b")], [])
+    assert colliding_targets(two_images) == ["127.0.0.1:5000/team/app:stable"]
+    one_image = plan_tags(fields, [("a:1", "sha256:a", "a"), ("a:latest", "sha256:a", "a")], [])
+    assert [str(p.target) for p in one_image] == ["127.0.0.1:5000/team/app:stable"]

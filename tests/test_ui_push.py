@@ -13,12 +13,14 @@ from app.core.reference import Reference, parse_normalized
 from app.ui.app import DockpushApp
 from app.ui.dialogs.confirm import ConfirmDialog
 from app.ui.dialogs.login import LoginDialog
+from app.ui.screens.browser import ImageBrowserScreen
 from app.ui.screens.push import ItemState, PushScreen
+from app.ui.screens.tag_form import TagFormScreen
 from app.ui.screens.verify import VerifyScreen
 from tests.harness import sandbox as sandbox_control
 from tests.harness.images import build_image
 from tests.harness.sandbox import SandboxInfo
-from tests.ui import open_push_screen, push_and_wait, wait_for_screen, wait_until
+from tests.ui import open_push_screen, push_and_wait, settle, wait_for_screen, wait_until
 
 LAYERS = [400_000, 3_000_000, 12_000_000]
 
@@ -222,3 +224,35 @@ async def test_queue_of_several_references_keeps_rows_apart(
         digests = {item.result.digest for item in screen.items}
         assert len(digests) == count
         await asyncio.sleep(0)
+
+
+async def test_all_tags_of_a_repository_in_one_queue(
+    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+) -> None:
+    app = DockpushApp()
+    async with app.run_test(size=(130, 45)) as pilot:
+        browser = await wait_for_screen(pilot, ImageBrowserScreen)
+        await wait_until(pilot, lambda: bool(browser.all_rows))
+        await pilot.press("slash", *"dockpush-demo/multi", "enter")
+        await pilot.press("A")  # every tag of the repository, whatever the filter shows
+        assert sorted(browser.marked) == sorted(
+            r.key for r in browser.all_rows if r.repository == "dockpush-demo/multi"
+        )
+        await pilot.press("enter")
+        form = await wait_for_screen(pilot, TagFormScreen)
+        form.query_one("#registry", Input).value = sandbox.open_registry
+        form.query_one("#namespace", Input).value = f"all-{unique}"
+        form.query_one("#tags", Input).value = ""  # each keeps its own tag
+        await settle(app, pilot)
+        expected = [
+            f"{sandbox.open_registry}/all-{unique}/multi:{t}" for t in ("1.0", "1.1", "latest")
+        ]
+        remove_afterwards.extend(expected)
+        await pilot.press("ctrl+s")
+        screen = await wait_for_screen(pilot, PushScreen, timeout=20)
+        await wait_until(pilot, lambda: bool(screen.reports), timeout=20)
+        assert sorted(str(item.target) for item in screen.items) == expected
+        await push_and_wait(pilot, screen)
+        assert all(item.state is ItemState.DONE for item in screen.items)
+        digests = {item.result.digest for item in screen.items if item.result}
+        assert len(digests) == 1  # three tags of one image: one manifest

@@ -114,7 +114,11 @@ def registry_problem(registry: str) -> str | None:
 
 
 def check_fields(fields: TagFields, source_repositories: list[str]) -> list[FieldProblem]:
-    """Every problem in the fields, each naming its field; empty when all targets are valid."""
+    """Every problem in the fields, each naming its field; empty when all targets are valid.
+
+    With several sources, empty tags mean that each image keeps its own tag (all tags of a
+    repository published in one go).
+    """
     problems: list[FieldProblem] = []
     registry = fields.registry.strip()
     if registry and registry != DEFAULT_DOMAIN:
@@ -135,7 +139,7 @@ def check_fields(fields: TagFields, source_repositories: list[str]) -> list[Fiel
             problems.append(FieldProblem("repository", str(error)))
             break
     tags = split_tags(fields.tags)
-    if not tags:
+    if not tags and len(source_repositories) < 2:
         problems.append(FieldProblem("tags", "give at least one tag, for example latest or 1.0"))
     for tag in tags:
         try:
@@ -173,12 +177,23 @@ def plan_tags(
     planned = []
     for source, source_id, source_repository in sources:
         repository = fields.repository.strip() or default_repository(source_repository)
-        for tag in split_tags(fields.tags):
+        own_tag = parse_normalized(source).tag or "latest"
+        for tag in split_tags(fields.tags) or [own_tag]:
             target = compose(fields, repository, tag)
+            if any(p.target == target and p.source_id == source_id for p in planned):
+                continue  # two tags of one image, given the same new name: one tag suffices
             current = owner.get(str(target))
             moves = current if current is not None and current != source_id else None
             planned.append(PlannedTag(source, source_id, target, moves))
     return planned
+
+
+def colliding_targets(plan: list[PlannedTag]) -> list[str]:
+    """Targets that two different images would both get (the second would win silently)."""
+    images_per_target: dict[str, set[str]] = {}
+    for planned in plan:
+        images_per_target.setdefault(str(planned.target), set()).add(planned.source_id)
+    return [target for target, images in images_per_target.items() if len(images) > 1]
 
 
 def suggest_tags(existing: Iterable[str]) -> list[str]:

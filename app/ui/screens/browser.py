@@ -45,6 +45,7 @@ class ImageBrowserScreen(Screen[None]):
         Binding("slash", "focus_filter", "Filter"),
         Binding("enter", "continue", "Tag & push", priority=False),
         Binding("space", "toggle_mark", "Mark"),
+        Binding("A", "mark_repository", "Mark all tags", show=False),
         Binding("s", "next_sort", "Sort"),
         Binding("S", "reverse_sort", "Reverse", show=False),
         Binding("d", "toggle_dangling", "Untagged"),
@@ -376,10 +377,30 @@ class ImageBrowserScreen(Screen[None]):
         row = self.highlighted_row()
         if row is None or row.repository == "<none>":
             return
-        self.marked.symmetric_difference_update({row.key})
-        cells = (MARK if row.key in self.marked else " ", *self._cells[row.key][1:])
-        self._cells[row.key] = cells
-        self.query_one(ImageTable).update_row(row.key, cells)
+        self._set_marks([row], row.key not in self.marked)
+
+    def action_mark_repository(self) -> None:
+        """Mark every tag of the highlighted row's repository (again: unmark them)."""
+        row = self.highlighted_row()
+        if row is None or row.repository == "<none>":
+            return
+        rows = [r for r in self.all_rows if r.repository == row.repository]
+        self._set_marks(rows, not all(r.key in self.marked for r in rows))
+        self.notify(
+            f"{'Marked' if rows[0].key in self.marked else 'Unmarked'} {len(rows)} "
+            f"tags of {row.repository}."
+        )
+
+    def _set_marks(self, rows: list[ImageRow], marked: bool) -> None:
+        table = self.query_one(ImageTable)
+        for row in rows:
+            if marked:
+                self.marked.add(row.key)
+            else:
+                self.marked.discard(row.key)
+            cells = (MARK if marked else " ", *self._cells[row.key][1:])
+            self._cells[row.key] = cells
+            table.update_row(row.key, cells)
         self._update_count(self.query_one("#filter", Input).value)
 
     def action_next_sort(self) -> None:

@@ -16,9 +16,11 @@ from app.core.credentials import CredentialStore, registry_key
 from app.core.engine import LocalImage
 from app.core.reference import DEFAULT_DOMAIN
 from app.core.tagging import (
+    FieldProblem,
     PlannedTag,
     TagFields,
     check_fields,
+    colliding_targets,
     default_repository,
     plan_tags,
     split_pasted,
@@ -63,7 +65,12 @@ class TagFormScreen(Screen[None]):
                 ("registry", "Registry", "docker.io, ghcr.io, registry.example.com:5000"),
                 ("namespace", "Namespace", "your user or organisation"),
                 ("repository", "Repository", self._repository_placeholder()),
-                ("tags", "Tags", "one or more, separated by spaces"),
+                (
+                    "tags",
+                    "Tags",
+                    "one or more, separated by spaces"
+                    + ("; empty: each image keeps its own tag" if len(self.sources) > 1 else ""),
+                ),
             ):
                 with Horizontal(classes="form-row"):
                     yield Label(label, classes="form-label")
@@ -180,12 +187,7 @@ class TagFormScreen(Screen[None]):
     def _validate(self) -> None:
         fields = self.fields()
         problems = check_fields(fields, [s.repository for s in self.sources])
-        for field in FIELDS:
-            messages = [p.message for p in problems if p.field == field]
-            label = self.query_one(f"#{field}-problem", Label)
-            label.update("\n".join(messages))
-            label.set_class(bool(messages), "-visible")
-            self.query_one(f"#{field}", Input).set_class(bool(messages), "-invalid")
+        self._show_problems(problems)
         apply = self.query_one("#apply", Button)
         if problems:
             self.plan = []
@@ -196,8 +198,30 @@ class TagFormScreen(Screen[None]):
             return
         sources = [(s.reference, s.image_id, s.repository) for s in self.sources]
         self.plan = plan_tags(fields, sources, self.images)
+        collisions = colliding_targets(self.plan)
+        if collisions:
+            self._show_problems(
+                [
+                    FieldProblem(
+                        "tags",
+                        f"different images would all become {collisions[0]}: leave the "
+                        "tags empty so each keeps its own, or give one repository per image",
+                    )
+                ]
+            )
+            self.plan = []
+            apply.disabled = True
+            return
         apply.disabled = False
         self.query_one("#preview", Static).update(self._preview())
+
+    def _show_problems(self, problems: list[FieldProblem]) -> None:
+        for field in FIELDS:
+            messages = [p.message for p in problems if p.field == field]
+            label = self.query_one(f"#{field}-problem", Label)
+            label.update("\n".join(messages))
+            label.set_class(bool(messages), "-visible")
+            self.query_one(f"#{field}", Input).set_class(bool(messages), "-invalid")
 
     def _preview(self) -> Text:
         text = Text()

@@ -125,6 +125,30 @@ def test_tls_from_the_environment(tmp_path: Path) -> None:
     assert (plain.tls, plain.transport) == (None, "tcp")
 
 
+def test_context_tls_material_and_skip_verify(tmp_path: Path) -> None:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (certs / name).write_text("x")
+    _write_context(tmp_path, "verified", "tcp://10.0.0.7:2376", tls_files=certs)
+    skipping = tmp_path / "contexts" / "meta" / context_id("skipping")
+    skipping.mkdir(parents=True)
+    (skipping / "meta.json").write_text(
+        json.dumps(
+            {
+                "Name": "skipping",
+                "Endpoints": {"docker": {"Host": "tcp://10.0.0.8:2376", "SkipTLSVerify": True}},
+            }
+        )
+    )
+    env = {"DOCKER_CONFIG": str(tmp_path)}
+    verified = resolve_endpoint(context_option="verified", env=env)
+    assert verified.tls is not None and verified.tls.verify and verified.tls.ca is not None
+    assert verified.tls.ca.name == "ca.pem" and verified.transport == "tcp+tls"
+    skipped = resolve_endpoint(context_option="skipping", env=env)
+    assert skipped.tls is not None and not skipped.tls.verify and skipped.tls.ca is None
+
+
 def test_missing_context_is_named(tmp_path: Path) -> None:
     with pytest.raises(ContextNotFound) as raised:
         resolve_endpoint(env={"DOCKER_CONFIG": str(tmp_path), "DOCKER_CONTEXT": "nowhere"})

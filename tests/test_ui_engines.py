@@ -96,3 +96,18 @@ async def test_unknown_context_is_explained_on_the_first_screen(
         text = str(panel.render())
         assert "No such docker context" in text and '"nowhere"' in text
         assert "docker context ls" in text
+
+
+async def test_palette_opens_the_engines_screen(sandbox: SandboxInfo) -> None:
+    app = DockpushApp(host=sandbox.docker_host)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_screen(pilot, ImageBrowserScreen)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"switch engine")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        engines = await wait_for_screen(pilot, EnginesScreen)
+        table = engines.query_one(DataTable)
+        await wait_until(pilot, lambda: table.row_count >= 1)
+        assert engines.endpoints[0].context == "default"

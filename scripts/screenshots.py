@@ -6,7 +6,6 @@ Run through `scripts/screenshots`. Writes screenshots/NN-name.svg; the README em
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -32,7 +31,6 @@ from app.ui.screens.push import PushScreen  # noqa: E402
 from app.ui.screens.tag_form import TagFormScreen  # noqa: E402
 from app.ui.screens.verify import VerifyScreen  # noqa: E402
 from tests.harness.images import build_image  # noqa: E402
-from tests.harness.sandbox import info as sandbox_info  # noqa: E402
 from tests.ui import settle, wait_for_screen, wait_until  # noqa: E402
 
 OUT = ROOT / "screenshots"
@@ -141,36 +139,6 @@ async def tour() -> list[Path]:
     return saved
 
 
-def make_contexts() -> None:
-    """The sandbox's other engines as docker contexts, made by the docker CLI itself."""
-    sandbox = sandbox_info()
-    certs = Path(sandbox.tls_cert_path)
-    contexts = {
-        "tls-engine": (
-            "TCP with TLS client certificates",
-            f"host={sandbox.tls_docker_host},ca={certs / 'ca.pem'},cert={certs / 'cert.pem'},"
-            f"key={certs / 'key.pem'}",
-        ),
-        "over-ssh": ("the sandbox engine through sshd", f"host={sandbox.ssh_docker_host}"),
-        "podman": ("Podman's Docker API", f"host={sandbox.podman_host}"),
-    }
-    for name, (description, endpoint) in contexts.items():
-        subprocess.run(
-            [
-                "docker",
-                "context",
-                "create",
-                name,
-                "--description",
-                description,
-                "--docker",
-                endpoint,
-            ],
-            check=True,
-            capture_output=True,
-        )
-
-
 def main() -> int:
     """Regenerate every screenshot."""
     OUT.mkdir(exist_ok=True)
@@ -178,8 +146,6 @@ def main() -> int:
         old.unlink()
     # Logins saved during the tour go to a throwaway config folder, not the user's.
     os.environ["DOCKPUSH_CONFIG_DIR"] = tempfile.mkdtemp(prefix="dockpush-screenshots-")
-    os.environ["DOCKER_CONFIG"] = tempfile.mkdtemp(prefix="dockpush-screenshots-docker-")
-    make_contexts()
     for path in asyncio.run(tour()):
         print(path.relative_to(ROOT))
     return 0

@@ -543,6 +543,43 @@ def _seed_images() -> None:
         build_image(tls_client, TLS_ENGINE_IMAGE, [4096], "tls-engine")  # type: ignore[arg-type]
 
 
+def _create_contexts() -> None:
+    """The other engines as docker contexts in the sandbox's docker config, made by the docker
+    CLI itself, so `scripts/try` can switch to them (ctrl+e)."""
+    sandbox = info()
+    certs = Path(sandbox.tls_cert_path)
+    contexts = {
+        "tls-engine": (
+            "TCP with TLS client certificates",
+            f"host={sandbox.tls_docker_host},ca={certs / 'ca.pem'},cert={certs / 'cert.pem'},"
+            f"key={certs / 'key.pem'}",
+        ),
+        "over-ssh": ("the sandbox engine over SSH", f"host={sandbox.ssh_docker_host}"),
+        "podman": ("Podman's Docker API", f"host={sandbox.podman_host}"),
+    }
+    env = {**_child_env(), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    existing = subprocess.run(
+        ["docker", "context", "ls", "-q"], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for name, (description, endpoint) in contexts.items():
+        if name not in existing:
+            subprocess.run(
+                [
+                    "docker",
+                    "context",
+                    "create",
+                    name,
+                    "--description",
+                    description,
+                    "--docker",
+                    endpoint,
+                ],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+
+
 def up() -> None:
     """Start everything (harmless when already up) and seed the images."""
     _ensure_packages()
@@ -571,6 +608,7 @@ def up() -> None:
     _start_sshd()
     _start_podman()
     _seed_images()
+    _create_contexts()
     (STATE_DIR / "env.json").write_text(json.dumps(asdict(sandbox), indent=2) + "\n")
     _log(
         f"up: engine {sandbox.docker_host}; registries {sandbox.open_registry} (open), "

@@ -105,6 +105,10 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _memory_row(name: str, peak_mb: float, note: str = "") -> Row:
+    return Row(name, peak_mb, "MB", None, "", "<= 150 MB peak RSS", peak_mb <= 150, note=note)
+
+
 def _wall(command: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
@@ -263,15 +267,7 @@ def bench_scale() -> list[Row]:
             note=f"median; worst {worst_ms:.1f} ms; each (ms): "
             + " ".join(f"{x * 1000:.0f}" for x in result["latencies"]),
         ),
-        Row(
-            "memory, 10k tags",
-            result["rss_mb"],
-            "MB",
-            None,
-            "",
-            "<= 150 MB peak RSS",
-            result["rss_mb"] <= 150,
-        ),
+        _memory_row("memory, 10k tags", result["rss_mb"]),
     ]
 
 
@@ -425,16 +421,7 @@ def bench_push_memory() -> list[Row]:
     with _fresh_images(client, [reference], MEMORY_PUSH_LAYERS):
         result = _child("push", reference)
     return [
-        Row(
-            "memory, 500 MB push",
-            result["rss_mb"],
-            "MB",
-            None,
-            "",
-            "<= 150 MB peak RSS",
-            result["rss_mb"] <= 150,
-            note=f"push took {result['seconds']:.1f} s",
-        )
+        _memory_row("memory, 500 MB push", result["rss_mb"], f"push took {result['seconds']:.1f} s")
     ]
 
 

@@ -31,7 +31,7 @@ from app.ui.screens.push import PushScreen  # noqa: E402
 from app.ui.screens.tag_form import TagFormScreen  # noqa: E402
 from app.ui.screens.verify import VerifyScreen  # noqa: E402
 from tests.harness.images import build_image  # noqa: E402
-from tests.ui import settle, wait_for_screen, wait_until  # noqa: E402
+from tests.ui import settle, wait_for_layer_phase, wait_for_screen, wait_until  # noqa: E402
 
 OUT = ROOT / "screenshots"
 SIZE = (120, 36)
@@ -88,14 +88,7 @@ async def tour() -> list[Path]:
         await settle(app, pilot)
         shot("preflight")
         await pilot.press("enter")
-        await wait_until(
-            pilot,
-            lambda: (
-                push.items[0].snapshot is not None
-                and any(v.phase is Phase.PUSHING for v in push.items[0].snapshot.layers)
-            ),
-            timeout=60,
-        )
+        await wait_for_layer_phase(pilot, push, Phase.PUSHING, timeout=60)
         shot("push-progress")
         await wait_until(pilot, lambda: push.phase == "done", timeout=120)
         await settle(app, pilot)

@@ -20,7 +20,14 @@ from app.ui.screens.verify import VerifyScreen
 from tests.harness import sandbox as sandbox_control
 from tests.harness.images import build_image
 from tests.harness.sandbox import SandboxInfo
-from tests.ui import open_push_screen, push_and_wait, settle, wait_for_screen, wait_until
+from tests.ui import (
+    open_push_screen,
+    push_and_wait,
+    settle,
+    wait_for_layer_phase,
+    wait_for_screen,
+    wait_until,
+)
 
 LAYERS = [400_000, 3_000_000, 12_000_000]
 
@@ -146,22 +153,9 @@ async def test_registry_stopped_mid_push_fails_clearly_then_retry_succeeds(
         async with app.run_test(size=(130, 45)) as pilot:
             screen = await open_push_screen(pilot, [parse_normalized(reference)])
             await pilot.press("enter")
-            await wait_until(
-                pilot,
-                lambda: (
-                    screen.items[0].snapshot is not None
-                    and any(v.phase is Phase.PUSHING for v in screen.items[0].snapshot.layers)
-                ),
-            )
+            await wait_for_layer_phase(pilot, screen, Phase.PUSHING)
             sandbox_control.stop_process("registry-open")
-            await wait_until(
-                pilot,
-                lambda: (
-                    screen.items[0].snapshot is not None
-                    and any(v.phase is Phase.RETRYING for v in screen.items[0].snapshot.layers)
-                ),
-                timeout=30,
-            )
+            await wait_for_layer_phase(pilot, screen, Phase.RETRYING, timeout=30)
             assert "gives no reason" in str(screen.query_one("#push-outcome").render())
             await wait_until(pilot, lambda: screen.phase == "done", timeout=90)
             assert screen.items[0].state is ItemState.FAILED

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from textual.app import App
 from textual.pilot import Pilot
 
+from app.core.progress import Phase
 from app.core.reference import Reference
 from app.ui.screens.push import PushScreen
 
@@ -60,3 +61,15 @@ async def push_and_wait(pilot: Pilot, screen: PushScreen, timeout: float = 60) -
     await pilot.press("enter")
     await wait_until(pilot, lambda: screen.phase == "done", timeout=timeout)
     await settle(pilot.app, pilot)
+
+
+async def wait_for_layer_phase(
+    pilot: Pilot, screen: PushScreen, phase: Phase, timeout: float = 10.0
+) -> None:
+    """Wait until some layer of the current push is in `phase`."""
+
+    def reached() -> bool:
+        snap = screen.items[screen.current or 0].snapshot
+        return snap is not None and any(view.phase is phase for view in snap.layers)
+
+    await wait_until(pilot, reached, timeout)

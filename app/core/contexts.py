@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.core.errors import ContextNotFound, ContextUnreadable
@@ -118,37 +118,40 @@ def load_context(
     """A named context from the CLI's context store; "default" is built from the environment."""
     if name == DEFAULT_CONTEXT:
         endpoint = default_endpoint(env=env)
-        return endpoint if not chosen_by else _with_reason(endpoint, chosen_by)
-    contexts = docker_config_dir(env) / "contexts"
-    meta_file = contexts / "meta" / context_id(name) / "meta.json"
+        return replace(endpoint, chosen_by=chosen_by) if chosen_by else endpoint
+    meta_root = docker_config_dir(env) / "contexts" / "meta"
+    meta_file = meta_root / context_id(name) / "meta.json"
     if not meta_file.is_file():
         raise ContextNotFound(
-            f'There is no docker context named "{name}" (looked in {contexts / "meta"}).',
+            f'There is no docker context named "{name}" (looked in {meta_root}).',
             detail=f"chosen by {chosen_by}" if chosen_by else None,
         )
+    return _read_context(meta_file, chosen_by, name)
+
+
+def _read_context(meta_file: Path, chosen_by: str = "", name: str | None = None) -> EngineEndpoint:
+    """One context's metadata file (`contexts/meta/<id>/meta.json`) and its TLS folder."""
+    meta: object = None
     try:
         meta = json.loads(meta_file.read_text())
-        docker_endpoint = meta["Endpoints"]["docker"]
+        name = name or str(meta["Name"])  # type: ignore[index]
+        docker_endpoint = meta["Endpoints"]["docker"]  # type: ignore[index]
         host = str(docker_endpoint["Host"])
     except (OSError, ValueError, KeyError, TypeError) as error:
+        known = name or (meta.get("Name") if isinstance(meta, dict) else None)
+        which = f' "{known}"' if known else ""
         raise ContextUnreadable(
-            f'The docker context "{name}" could not be read: {meta_file} has no usable '
-            "docker endpoint.",
+            f"The docker context{which} could not be read: "
+            f"{meta_file} has no usable docker endpoint.",
             detail=f"{error.__class__.__name__}: {error}",
         ) from None
     skip_verify = bool(docker_endpoint.get("SkipTLSVerify", False))
-    tls_folder = contexts / "tls" / context_id(name) / "docker"
+    tls_folder = meta_file.parents[2] / "tls" / meta_file.parent.name / "docker"
     tls = None
     if tls_folder.is_dir() or skip_verify:
         tls = _tls_from_files(tls_folder, verify=not skip_verify)
-    description = str((meta.get("Metadata") or {}).get("Description") or "")
+    description = str((meta.get("Metadata") or {}).get("Description") or "")  # type: ignore[union-attr]
     return EngineEndpoint(name, host, tls, description=description, chosen_by=chosen_by)
-
-
-def _with_reason(endpoint: EngineEndpoint, chosen_by: str) -> EngineEndpoint:
-    return EngineEndpoint(
-        endpoint.context, endpoint.host, endpoint.tls, endpoint.description, chosen_by
-    )
 
 
 def _current_context_in_config(env: Mapping[str, str]) -> str:
@@ -188,19 +191,15 @@ def list_contexts(
     """Every context the CLI knows, "default" first, and why any others could not be read."""
     env = os.environ if env is None else env
     found = [default_endpoint(env=env)]
-    meta_root = docker_config_dir(env) / "contexts" / "meta"
-    names, problems = [], []
-    for meta_file in sorted(meta_root.glob("*/meta.json")):
+    problems = []
+    named = []
+    # Each metadata file is read once, here, rather than listed and then loaded again.
+    for meta_file in sorted((docker_config_dir(env) / "contexts" / "meta").glob("*/meta.json")):
         try:
-            name = json.loads(meta_file.read_text())["Name"]
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            problems.append(f"{meta_file}: not a context ({error.__class__.__name__})")
-            continue
-        if isinstance(name, str) and name != DEFAULT_CONTEXT:
-            names.append(name)
-    for name in sorted(names):
-        try:
-            found.append(load_context(name, env))
-        except (ContextNotFound, ContextUnreadable) as error:
+            endpoint = _read_context(meta_file)
+        except ContextUnreadable as error:
             problems.append(error.explanation)
-    return found, problems
+            continue
+        if endpoint.context != DEFAULT_CONTEXT:
+            named.append(endpoint)
+    return found + sorted(named, key=lambda e: e.context), problems

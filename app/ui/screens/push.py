@@ -130,6 +130,7 @@ class PushScreen(Screen[None]):
         # Layer sizes per reference, fetched during the pre-flight so the push starts at once.
         self._layer_sizes: dict[str, dict[str, int]] = {}
         self._last_progress_at = 0.0
+        self._layer_rows: dict[str, LayerRow] = {}
         self._stall_timer: Timer | None = None
 
     # -- layout ----------------------------------------------------------------------------
@@ -256,6 +257,7 @@ class PushScreen(Screen[None]):
         self._set_queue_row(message.index)
         self._show_title()
         self.query_one("#layers").remove_children()
+        self._layer_rows.clear()
         self.query_one(RichLog).write(Text(f"— push {item.target} —", style="bold"))
         self._log_written = 0
         self.query_one(ErrorPanel).show_error(None)
@@ -298,11 +300,10 @@ class PushScreen(Screen[None]):
         if hidden > 0:
             more.update(f"… and {hidden} more layers, counted in the totals above")
         for view in snap.layers[:MAX_LAYER_ROWS]:
-            rows = layers.query(f"#layer-{view.layer_id}")
-            if rows:
-                row = rows.first(LayerRow)
-            else:
-                row = LayerRow(view.layer_id)
+            row = self._layer_rows.get(view.layer_id)
+            if row is None:
+                # Kept by id: a DOM query per layer per update costs more as layers grow.
+                row = self._layer_rows[view.layer_id] = LayerRow(view.layer_id)
                 layers.mount(row)
             row.show(view)
         total = snap.bytes_to_upload

@@ -66,15 +66,52 @@ def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return docker_config
 
 
-@pytest.fixture
-def engine_client(
-    sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[docker.DockerClient]:
-    """A docker-py client on the sandbox engine (DOCKER_HOST points there too)."""
-    monkeypatch.setenv("DOCKER_HOST", sandbox.docker_host)
-    client = docker.DockerClient(base_url=sandbox.docker_host, version="auto", timeout=120)
+# The two Docker image stores every workflow test runs on: Debian 12's engine 20.10 (classic
+# store) and the newest engine Debian ships with the containerd image store.
+IMAGE_STORES = ("classic", "containerd")
+
+
+def engine_host(sandbox: SandboxInfo, store: str) -> str:
+    """The sandbox engine that uses `store`."""
+    return sandbox.containerd_docker_host if store == "containerd" else sandbox.docker_host
+
+
+@pytest.fixture(params=IMAGE_STORES)
+def image_store(request: pytest.FixtureRequest) -> str:
+    """Which image store the engine under test uses (each test runs once per store)."""
+    return str(request.param)
+
+
+def _client_on(host: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[docker.DockerClient]:
+    monkeypatch.setenv("DOCKER_HOST", host)
+    client = docker.DockerClient(base_url=host, version="auto", timeout=120)
     yield client
     client.close()
+
+
+@pytest.fixture
+def engine_client(
+    sandbox: SandboxInfo, image_store: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[docker.DockerClient]:
+    """A docker-py client on the sandbox engine of each image store (DOCKER_HOST points there
+    too, so the app under test uses the same engine)."""
+    yield from _client_on(engine_host(sandbox, image_store), monkeypatch)
+
+
+@pytest.fixture
+def classic_engine_client(
+    sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[docker.DockerClient]:
+    """The classic-store engine only, for tests about engine choice rather than image stores."""
+    yield from _client_on(sandbox.docker_host, monkeypatch)
+
+
+@pytest.fixture
+def containerd_engine_client(
+    sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[docker.DockerClient]:
+    """The containerd-store engine only (multi-platform images live there)."""
+    yield from _client_on(sandbox.containerd_docker_host, monkeypatch)
 
 
 @pytest.fixture

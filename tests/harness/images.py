@@ -9,13 +9,14 @@ import tarfile
 import docker
 
 # Fixed mtime so the same seed gives the same layer bytes on every machine.
-_FIXED_MTIME = 1_700_000_000
+FIXED_MTIME = 1_700_000_000
 
 
-def _add_file(archive: tarfile.TarFile, name: str, data: bytes) -> None:
+def add_file(archive: tarfile.TarFile, name: str, data: bytes) -> None:
+    """Add one regular file with a fixed mtime, so the same bytes give the same tarball."""
     info = tarfile.TarInfo(name)
     info.size = len(data)
-    info.mtime = _FIXED_MTIME
+    info.mtime = FIXED_MTIME
     archive.addfile(info, io.BytesIO(data))
 
 
@@ -27,10 +28,10 @@ def build_context(layer_sizes: list[int], seed: str) -> bytes:
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         for index, size in enumerate(layer_sizes):
             name = f"layer{index}.bin"
-            _add_file(archive, name, rng.randbytes(size))
+            add_file(archive, name, rng.randbytes(size))
             dockerfile.append(f"COPY {name} /data/{name}")
         dockerfile.append(f'LABEL dockpush.seed="{seed}"')
-        _add_file(archive, "Dockerfile", ("\n".join(dockerfile) + "\n").encode())
+        add_file(archive, "Dockerfile", ("\n".join(dockerfile) + "\n").encode())
     return buffer.getvalue()
 
 
@@ -56,7 +57,7 @@ def import_untagged(client: docker.DockerClient, seed: str, size: int = 0) -> st
     buffer = io.BytesIO()
     payload = f"dangling {seed}\n".encode() + random.Random(seed).randbytes(size)
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        _add_file(archive, "dangling.txt", payload)
+        add_file(archive, "dangling.txt", payload)
     result = client.api.import_image_from_data(buffer.getvalue())
     # The engine answers a JSON line with {"status": "sha256:..."}.
     for line in str(result).splitlines():

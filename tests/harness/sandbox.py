@@ -2,11 +2,12 @@
 
 Usage: `python -m tests.harness.sandbox up|down|env|status` (or `scripts/sandbox ...`).
 
-It runs its own dockerd (own data-root, exec-root, pidfile and socket), two reference
-registries (one open, one behind htpasswd basic auth), and a session D-Bus with an
-unlocked gnome-keyring, all under one state folder. It never touches a system engine,
-/var/run/docker.sock, ~/.docker or the user's keyring: everything it starts gets a
-HOME, DOCKER_CONFIG and D-Bus of its own. `down` stops exactly the processes it
+It runs two dockerd engines of its own (Debian 12's 20.10 with the classic image store, and the
+newest engine Debian ships with the containerd image store), a TLS-only engine, sshd, Podman's
+Docker API, three reference registries (open, htpasswd, token auth with its issuer) and a
+session D-Bus with an unlocked gnome-keyring, all under one state folder. It never touches a
+system engine, /var/run/docker.sock, ~/.docker or the user's keyring: everything it starts gets
+a HOME, DOCKER_CONFIG and D-Bus of its own. `down` stops exactly the processes it
 started, by their recorded pids, and removes the state folder.
 """
 
@@ -28,6 +29,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 STATE_DIR = Path(os.environ.get("DOCKPUSH_SANDBOX_DIR", "/tmp/dockpush-sandbox"))
 OPEN_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_OPEN_PORT", "47501"))
@@ -36,6 +38,12 @@ TOKEN_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_TOKEN_PORT", "47503"))
 ISSUER_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_ISSUER_PORT", "47504"))
 TLS_ENGINE_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_TLS_ENGINE_PORT", "47520"))
 SSH_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_SSH_PORT", "47521"))
+# Downloaded engine packages outlive `down`, so a second `up` does not fetch them again.
+ENGINE_CACHE = Path(
+    os.environ.get("DOCKPUSH_ENGINE_CACHE", Path.home() / ".cache" / "dockpush-sandbox")
+)
+# The containerd-store engine: the newest Debian suite first, the next as the fallback.
+CONTAINERD_ENGINE_SUITES = ("sid", "trixie")
 TEST_USER = "dockpush"
 # A known, recognisable test password: scripts/try shows it, and the secret-scan
 # tests search every output for it.
@@ -68,6 +76,7 @@ PROCESSES = (
     "dbus",
     "gnome-keyring",
     "dockerd",
+    "dockerd-containerd",
     "token-issuer",
     "registry-open",
     "registry-auth",
@@ -80,6 +89,11 @@ PROCESSES = (
 # The second engine (TCP with TLS) holds an image the first does not.
 TLS_ENGINE_IMAGE = "dockpush-remote/only-on-tls:1.0"
 EXTRA_TAGS = {"dockpush-demo/multi:1.0": ["dockpush-demo/multi:1.1", "dockpush-demo/multi:latest"]}
+# Only on the containerd-store engine: a multi-platform image (linux/amd64 and linux/arm64/v8 with
+# buildx-style attestations) loaded from an OCI layout, and the same shape with arm64's content
+# left out, as a `docker pull --platform` leaves an index.
+MULTIPLATFORM_IMAGE = "dockpush-demo/multiplatform:1.0"
+INCOMPLETE_IMAGE = "dockpush-demo/incomplete:1.0"
 
 
 @dataclass(frozen=True)
@@ -103,6 +117,7 @@ class SandboxInfo:
     ssh_home: str
     podman_host: str
     podman_strict_host: str
+    containerd_docker_host: str
 
     def exports(self) -> dict[str, str]:
         """The environment a shell or a test needs to use the sandbox."""
@@ -116,6 +131,7 @@ class SandboxInfo:
             "DOCKPUSH_TEST_TOKEN_REGISTRY": self.token_registry,
             "DOCKPUSH_TEST_USER": self.user,
             "DOCKPUSH_TEST_PASSWORD": self.password,
+            "DOCKPUSH_TEST_CONTAINERD_HOST": self.containerd_docker_host,
             "DOCKPUSH_CONFIG_DIR": str(Path(self.home) / "dockpush"),
         }
 
@@ -140,6 +156,7 @@ def info() -> SandboxInfo:
         ssh_home=str(STATE_DIR / "ssh" / "home"),
         podman_host=f"unix://{STATE_DIR / 'podman.sock'}",
         podman_strict_host=f"unix://{STATE_DIR / 'podman-strict.sock'}",
+        containerd_docker_host=f"unix://{STATE_DIR / 'docker-containerd.sock'}",
     )
 
 
@@ -327,12 +344,12 @@ def _registry_answers(address: str) -> bool:
         return False
 
 
-def _engine_client(tls: bool = False) -> object:
+def _engine_client(tls: bool = False, host: str | None = None) -> object:
     import docker
     import docker.tls
 
     if not tls:
-        return docker.DockerClient(base_url=info().docker_host, version="auto", timeout=120)
+        return docker.DockerClient(base_url=host or info().docker_host, version="auto", timeout=120)
     client_dir = Path(info().tls_cert_path)
     client = docker.DockerClient(
         base_url=info().tls_docker_host,
@@ -349,9 +366,9 @@ def _engine_client(tls: bool = False) -> object:
     return client
 
 
-def _engine_answers(tls: bool = False) -> bool:
+def _engine_answers(tls: bool = False, host: str | None = None) -> bool:
     try:
-        _engine_client(tls).ping()  # type: ignore[attr-defined]
+        _engine_client(tls, host).ping()  # type: ignore[attr-defined]
     except Exception:
         return False
     return True
@@ -362,18 +379,19 @@ def start_engine() -> None:
     _start_engine()
 
 
-def _dockerd_argv(folder: Path, host: str) -> list[str]:
+def _dockerd_argv(
+    folder: Path, host: str, daemon: dict | None = None, dockerd: str = "dockerd"
+) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     daemon_json = folder / "daemon.json"
-    daemon_json.write_text("{}\n")
+    daemon_json.write_text(json.dumps(daemon or {"storage-driver": "vfs"}) + "\n")
     return [
-        "dockerd",
+        dockerd,
         f"--config-file={daemon_json}",
         f"--data-root={folder / 'data'}",
         f"--exec-root={folder / 'exec'}",
         f"--pidfile={folder / 'dockerd.pid'}",
         f"--host={host}",
-        "--storage-driver=vfs",
         "--iptables=false",
         "--ip6tables=false",
         "--bridge=none",
@@ -383,6 +401,102 @@ def _dockerd_argv(folder: Path, host: str) -> list[str]:
 def _start_engine() -> None:
     _start("dockerd", _dockerd_argv(STATE_DIR / "engine", info().docker_host))
     _wait_until("the sandbox engine", _engine_answers, timeout=90)
+
+
+def _debian_mirror() -> str:
+    """The URI of the machine's own Debian source (the containerd engine comes from the same)."""
+    apt = Path("/etc/apt")
+    for path in [apt / "sources.list", *sorted((apt / "sources.list.d").glob("*"))]:
+        with contextlib.suppress(OSError):
+            for line in path.read_text().splitlines():
+                words = line.split()
+                if words[:1] == ["URIs:"] and words[1].rstrip("/").endswith("/debian"):
+                    return words[1]
+                if words[:1] == ["deb"]:
+                    uri = next(w for w in words[1:] if not w.startswith("["))
+                    if uri.rstrip("/").endswith("/debian"):
+                        return uri
+    return "http://deb.debian.org/debian"
+
+
+def _apt(suite: str, *args: str, cwd: Path | None = None) -> str:
+    """apt-get for one suite through its own sources file and lists/cache folders: the
+    machine's packages and apt state are never touched, nothing is installed."""
+    folder = ENGINE_CACHE / suite / "apt"
+    for sub in ("lists/partial", "cache/archives/partial"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    sources = folder / "sources.list"
+    keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
+    sources.write_text(f"deb [signed-by={keyring}] {_debian_mirror()} {suite} main\n")
+    options = [
+        f"-oDir::Etc::SourceList={sources}",
+        "-oDir::Etc::SourceParts=/dev/null",
+        f"-oDir::State::Lists={folder / 'lists'}",
+        "-oDir::State::status=/dev/null",
+        f"-oDir::Cache={folder / 'cache'}",
+        "-oAPT::Sandbox::User=root",
+    ]
+    command = ["apt-cache" if args[0] == "show" else "apt-get", *options, *args]
+    return subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def _fetch_containerd_engine(suite: str) -> tuple[Path, str]:
+    """The suite's current docker.io and containerd, unpacked with dpkg-deb (never installed).
+
+    Returns the unpacked root and the engine's package version. No version is pinned: a
+    suite keeps only its current one, and tests adapt to the engine's API version.
+    """
+    _apt(suite, "update", "-qq")
+    show = _apt(suite, "show", "--no-all-versions", "docker.io")
+    version = next(
+        line.split(": ", 1)[1] for line in show.splitlines() if line.startswith("Version: ")
+    )
+    root = ENGINE_CACHE / suite / f"root-{version}"
+    if not (root / "usr" / "sbin" / "dockerd").exists():
+        debs = ENGINE_CACHE / suite / "debs"
+        shutil.rmtree(debs, ignore_errors=True)
+        debs.mkdir(parents=True)
+        _log(f"downloading docker.io {version} and containerd from Debian {suite}")
+        _apt(suite, "download", "docker.io", "containerd", cwd=debs)
+        staging = root.with_suffix(".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        for deb in sorted(debs.glob("*.deb")):
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True)
+        staging.rename(root)
+    return root, version
+
+
+def _start_containerd_engine() -> None:
+    """The newest Docker engine Debian ships, with the containerd image store (Docker 29's and
+    Docker Desktop's default): sid's docker.io, or trixie's when sid's does not start."""
+    host = info().containerd_docker_host
+    if _running_pid("dockerd-containerd"):
+        return
+    daemon = {"features": {"containerd-snapshotter": True}, "storage-driver": "native"}
+    for suite in CONTAINERD_ENGINE_SUITES:
+        try:
+            root, version = _fetch_containerd_engine(suite)
+        except (subprocess.CalledProcessError, StopIteration) as error:
+            _log(f"no engine from Debian {suite}: {getattr(error, 'stderr', '') or error}")
+            continue
+        path = f"{root / 'usr' / 'bin'}:{root / 'usr' / 'sbin'}:{os.environ.get('PATH', '')}"
+        argv = _dockerd_argv(
+            STATE_DIR / "engine-containerd", host, daemon, str(root / "usr" / "sbin" / "dockerd")
+        )
+        _start("dockerd-containerd", argv, extra_env={"PATH": path})
+        try:
+            _wait_until("the containerd-store engine", lambda: _engine_answers(host=host), 90)
+        except SystemExit as error:
+            _log(f"docker.io {version} from Debian {suite} did not start ({error})")
+            stop_process("dockerd-containerd")
+            continue
+        api = _engine_client(host=host).version()["ApiVersion"]  # type: ignore[attr-defined]
+        _log(f"containerd-store engine: docker.io {version} from Debian {suite}, API {api}")
+        (STATE_DIR / "engine-containerd" / "engine.json").write_text(
+            json.dumps({"suite": suite, "package": version, "api": api}) + "\n"
+        )
+        return
+    raise SystemExit("sandbox: no containerd-store engine would start; see the logs above")
 
 
 def _start_tls_engine() -> None:
@@ -522,25 +636,55 @@ def _secret_service_answers() -> bool:
     return "boolean true" in result.stdout
 
 
+def seed_platforms() -> list:
+    """The two platforms of the sandbox's multi-platform images."""
+    from tests.harness.oci_layout import Platform
+
+    return [
+        Platform("linux", "amd64", None, (96 * 1024, 512 * 1024)),
+        Platform("linux", "arm64", "v8", (80 * 1024, 384 * 1024)),
+    ]
+
+
+def _seed_multiplatform(client: object) -> None:
+    from tests.harness.oci_layout import build_index, layout_tarball
+
+    present = {tag for image in client.images.list() for tag in image.tags}  # type: ignore[attr-defined]
+    for tag, seed, leave_out in (
+        (MULTIPLATFORM_IMAGE, "multiplatform", None),
+        (INCOMPLETE_IMAGE, "incomplete", "linux/arm64/v8"),
+    ):
+        if tag not in present:
+            _log(f"seeding {tag} on the containerd-store engine")
+            layout = build_index(seed_platforms(), seed)
+            client.api.load_image(layout_tarball(layout, tag, leave_out))  # type: ignore[attr-defined]
+
+
 def _seed_images() -> None:
     from tests.harness.images import build_image, import_untagged
 
-    client = _engine_client()
-    present = {tag for image in client.images.list() for tag in image.tags}  # type: ignore[attr-defined]
-    for tag, (sizes, seed) in SEED_IMAGES.items():
-        if tag not in present:
-            _log(f"seeding {tag}")
-            image_id = build_image(client, tag, sizes, seed)  # type: ignore[arg-type]
-            for extra in EXTRA_TAGS.get(tag, []):
-                repository, extra_tag = extra.rsplit(":", 1)
-                client.api.tag(image_id, repository, extra_tag)  # type: ignore[attr-defined]
-    if not client.images.list(filters={"dangling": True}):  # type: ignore[attr-defined]
-        _log("seeding a dangling image")
-        import_untagged(client, "seed")  # type: ignore[arg-type]
+    containerd_client = _engine_client(host=info().containerd_docker_host)
+    for client in (_engine_client(), containerd_client):
+        _seed_engine(client, build_image, import_untagged)
+    _seed_multiplatform(containerd_client)
     tls_client = _engine_client(tls=True)
     if not tls_client.images.list(name=TLS_ENGINE_IMAGE):  # type: ignore[attr-defined]
         _log(f"seeding {TLS_ENGINE_IMAGE} on the TLS engine")
         build_image(tls_client, TLS_ENGINE_IMAGE, [4096], "tls-engine")  # type: ignore[arg-type]
+
+
+def _seed_engine(client: Any, build_image: Callable, import_untagged: Callable) -> None:
+    present = {tag for image in client.images.list() for tag in image.tags}
+    for tag, (sizes, seed) in SEED_IMAGES.items():
+        if tag not in present:
+            _log(f"seeding {tag}")
+            image_id = build_image(client, tag, sizes, seed)
+            for extra in EXTRA_TAGS.get(tag, []):
+                repository, extra_tag = extra.rsplit(":", 1)
+                client.api.tag(image_id, repository, extra_tag)
+    if not client.images.list(filters={"dangling": True}):
+        _log("seeding a dangling image")
+        import_untagged(client, "seed")
 
 
 def _create_contexts() -> None:
@@ -556,6 +700,10 @@ def _create_contexts() -> None:
         ),
         "over-ssh": ("the sandbox engine over SSH", f"host={sandbox.ssh_docker_host}"),
         "podman": ("Podman's Docker API", f"host={sandbox.podman_host}"),
+        "containerd-store": (
+            "the newest Debian engine, containerd image store",
+            f"host={sandbox.containerd_docker_host}",
+        ),
     }
     env = {**_child_env(), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     existing = subprocess.run(
@@ -593,6 +741,7 @@ def up() -> None:
         config_json.write_text("{}\n")
     _start_keyring()
     _start_engine()
+    _start_containerd_engine()
     registries = (
         ("open", OPEN_PORT, ""),
         ("auth", AUTH_PORT, _htpasswd_auth()),
@@ -611,7 +760,9 @@ def up() -> None:
     _create_contexts()
     (STATE_DIR / "env.json").write_text(json.dumps(asdict(sandbox), indent=2) + "\n")
     _log(
-        f"up: engine {sandbox.docker_host}; registries {sandbox.open_registry} (open), "
+        f"up: engine {sandbox.docker_host} (classic store), "
+        f"{sandbox.containerd_docker_host} (containerd store); "
+        f"registries {sandbox.open_registry} (open), "
         f"{sandbox.auth_registry} (basic auth, user {sandbox.user}), "
         f"{sandbox.token_registry} (token auth); TLS engine {sandbox.tls_docker_host}; "
         f"SSH engine {sandbox.ssh_docker_host}; Podman {sandbox.podman_host}"

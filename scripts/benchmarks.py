@@ -371,33 +371,54 @@ def _fresh_images(client: object, references: list[str], layers: list[int]) -> I
         _remove_many(client, references)
 
 
-def bench_push() -> list[Row]:
-    """The app's push path against `docker push`, equal fresh images, alternating."""
+@contextlib.contextmanager
+def _on_engine(store: str) -> Iterator[list[str]]:
+    """Point this process, its children and the docker CLI at the sandbox engine of `store`;
+    yields the docker CLI to compare with (the containerd-store engine's own release)."""
     info = _sandbox()
-    client = _client()
-    run = uuid.uuid4().hex[:6]
-    app_times, cli_times, cpu_times = [], [], []
-    for pair in range(PUSH_PAIRS):
-        app_ref = f"{info.open_registry}/bench/push-app-{run}-{pair}:1"  # type: ignore[attr-defined]
-        cli_ref = f"{info.open_registry}/bench/push-cli-{run}-{pair}:1"  # type: ignore[attr-defined]
-        order = [("app", app_ref), ("cli", cli_ref)]
-        with _fresh_images(client, [app_ref, cli_ref], PUSH_LAYERS):
-            for kind, reference in order if pair % 2 == 0 else order[::-1]:
-                # Each push starts with no dirty pages left by the one before (the registry's
-                # blobs, the engine's vfs layers): it narrowed the spread of push times from
-                # 1.5-2.5 s to 1.5-1.9 s.
-                os.sync()
-                if kind == "app":
-                    result = _child("push", reference)
-                    app_times.append(result["seconds"])
-                    cpu_times.append(result["cpu"])
-                else:
-                    cli_times.append(_wall(["docker", "push", reference]))
+    host, cli = info.docker_host, ["docker"]  # type: ignore[attr-defined]
+    if store == "containerd":
+        engine = json.loads(
+            (Path(info.state_dir) / "engine-containerd" / "engine.json").read_text()  # type: ignore[attr-defined]
+        )
+        host = info.containerd_docker_host  # type: ignore[attr-defined]
+        cli = [str(Path(engine["root"]) / "usr" / "bin" / "docker")]
+    before = os.environ["DOCKER_HOST"]
+    os.environ["DOCKER_HOST"] = host
+    try:
+        yield cli
+    finally:
+        os.environ["DOCKER_HOST"] = before
+
+
+def _bench_push(store: str) -> list[Row]:
+    """The app's push path against `docker push`, equal fresh images, alternating."""
+    with _on_engine(store) as docker_cli:
+        info = _sandbox()
+        client = _client()
+        run = uuid.uuid4().hex[:6]
+        app_times, cli_times, cpu_times = [], [], []
+        for pair in range(PUSH_PAIRS):
+            app_ref = f"{info.open_registry}/bench/push-app-{run}-{pair}:1"  # type: ignore[attr-defined]
+            cli_ref = f"{info.open_registry}/bench/push-cli-{run}-{pair}:1"  # type: ignore[attr-defined]
+            order = [("app", app_ref), ("cli", cli_ref)]
+            with _fresh_images(client, [app_ref, cli_ref], PUSH_LAYERS):
+                for kind, reference in order if pair % 2 == 0 else order[::-1]:
+                    # Each push starts with no dirty pages left by the one before (the
+                    # registry's blobs, the engine's layers): it narrowed the spread of push
+                    # times from 1.5-2.5 s to 1.5-1.9 s.
+                    os.sync()
+                    if kind == "app":
+                        result = _child("push", reference)
+                        app_times.append(result["seconds"])
+                        cpu_times.append(result["cpu"])
+                    else:
+                        cli_times.append(_wall([*docker_cli, "push", reference]))
     app_s, cli_s = statistics.median(app_times), statistics.median(cli_times)
     pair_ratio = statistics.median(a / c for a, c in zip(app_times, cli_times, strict=True))
     return [
         Row(
-            "push overhead",
+            f"push overhead, {store}",
             app_s,
             "s",
             cli_s,
@@ -411,6 +432,16 @@ def bench_push() -> list[Row]:
             ),
         )
     ]
+
+
+def bench_push() -> list[Row]:
+    """Push overhead on the classic image store (engine 20.10)."""
+    return _bench_push("classic")
+
+
+def bench_push_containerd() -> list[Row]:
+    """Push overhead on the containerd image store (the newest Debian engine)."""
+    return _bench_push("containerd")
 
 
 def bench_push_memory() -> list[Row]:
@@ -473,6 +504,7 @@ BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
     "scale": bench_scale,
     "startup": bench_startup,
     "push": bench_push,
+    "push-containerd": bench_push_containerd,
     "push-memory": bench_push_memory,
     "verify": bench_verify,
 }

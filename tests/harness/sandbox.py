@@ -44,6 +44,9 @@ ENGINE_CACHE = Path(
 )
 # The containerd-store engine: the newest Debian suite first, the next as the fallback.
 CONTAINERD_ENGINE_SUITES = ("sid", "trixie")
+# The engine, the containerd it manages, and the docker CLI of the same release (benchmarks
+# compare the app with that CLI, and `docker image ls --tree` shows an index's platforms).
+CONTAINERD_ENGINE_PACKAGES = ("docker.io", "containerd", "docker-cli")
 TEST_USER = "dockpush"
 # A known, recognisable test password: scripts/try shows it, and the secret-scan
 # tests search every output for it.
@@ -452,16 +455,17 @@ def _fetch_containerd_engine(suite: str) -> tuple[Path, str]:
         line.split(": ", 1)[1] for line in show.splitlines() if line.startswith("Version: ")
     )
     root = ENGINE_CACHE / suite / f"root-{version}"
-    if not (root / "usr" / "sbin" / "dockerd").exists():
+    if not all((root / "usr" / path).exists() for path in ("sbin/dockerd", "bin/docker")):
         debs = ENGINE_CACHE / suite / "debs"
         shutil.rmtree(debs, ignore_errors=True)
         debs.mkdir(parents=True)
-        _log(f"downloading docker.io {version} and containerd from Debian {suite}")
-        _apt(suite, "download", "docker.io", "containerd", cwd=debs)
+        _log(f"downloading docker.io {version}, containerd and docker-cli from Debian {suite}")
+        _apt(suite, "download", *CONTAINERD_ENGINE_PACKAGES, cwd=debs)
         staging = root.with_suffix(".partial")
         shutil.rmtree(staging, ignore_errors=True)
         for deb in sorted(debs.glob("*.deb")):
             subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True)
+        shutil.rmtree(root, ignore_errors=True)
         staging.rename(root)
     return root, version
 
@@ -493,7 +497,7 @@ def _start_containerd_engine() -> None:
         api = _engine_client(host=host).version()["ApiVersion"]  # type: ignore[attr-defined]
         _log(f"containerd-store engine: docker.io {version} from Debian {suite}, API {api}")
         (STATE_DIR / "engine-containerd" / "engine.json").write_text(
-            json.dumps({"suite": suite, "package": version, "api": api}) + "\n"
+            json.dumps({"suite": suite, "package": version, "api": api, "root": str(root)}) + "\n"
         )
         return
     raise SystemExit("sandbox: no containerd-store engine would start; see the logs above")

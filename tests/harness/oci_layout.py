@@ -161,6 +161,14 @@ def build_index(platforms: list[Platform], seed: str, attest: bool = True) -> OC
     return layout
 
 
+def _full_name(reference: str) -> str:
+    """`reference` as containerd stores image names: with registry (and `library/`)."""
+    first = reference.split("/", 1)[0]
+    if "/" in reference and ("." in first or ":" in first or first == "localhost"):
+        return reference
+    return f"docker.io/{reference if '/' in reference else 'library/' + reference}"
+
+
 def layout_tarball(layout: OCILayout, reference: str, leave_out: str | None = None) -> bytes:
     """An OCI layout tarball naming the index `reference`; `leave_out` omits that platform's
     layer and config blobs (its manifest stays, as after a single-platform pull)."""
@@ -177,7 +185,9 @@ def layout_tarball(layout: OCILayout, reference: str, leave_out: str | None = No
                 "digest": layout.index_digest,
                 "size": len(layout.blobs[layout.index_digest]),
                 "annotations": {
-                    "io.containerd.image.name": reference,
+                    # containerd names images in full (docker.io/…); a short name here is
+                    # listed twice and is not found by that name.
+                    "io.containerd.image.name": _full_name(reference),
                     "org.opencontainers.image.ref.name": reference.rsplit(":", 1)[-1],
                 },
             }

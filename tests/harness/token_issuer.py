@@ -1,9 +1,11 @@
 """A small token issuer for the sandbox's Bearer-auth registry (the distribution token flow).
 
 `GET /token?service=…&scope=repository:name:pull,push` with HTTP Basic credentials answers
-`{"token": JWT}`. The JWT is signed RS256 with a test key; its certificate travels in the
-`x5c` header, and the registry trusts it through `rootcertbundle`, so the registry itself
-validates every token. Anonymous requests get a token with no access; wrong credentials 401.
+`{"token": JWT}`; `POST /token` with an OAuth2 password grant (the form containerd, and so the
+containerd-image-store engine, sends first) answers `{"access_token": JWT}`. The JWT is signed
+RS256 with a test key; its certificate travels in the `x5c` header, and the registry trusts it
+through `rootcertbundle`, so the registry itself validates every token. Anonymous requests get
+a token with no access; wrong credentials 401.
 
 Run: python -m tests.harness.token_issuer PORT KEY_PEM CERT_PEM USER PASSWORD
 """
@@ -73,22 +75,18 @@ def serve(port: int, key_pem: Path, cert_pem: Path, user: str, password: str) ->
         def log_message(self, *_args: object) -> None:  # keep the sandbox log quiet
             return
 
-        def do_GET(self) -> None:
-            url = urlparse(self.path)
-            if url.path != "/token":
-                self.send_error(404)
-                return
-            header = self.headers.get("Authorization")
-            if header is not None and header != expected:
-                self.send_response(401)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"errors":[{"code":"UNAUTHORIZED"}]}')
-                return
-            query = parse_qs(url.query)
+        def _answer(self, status: int, document: dict) -> None:
+            body = json.dumps(document).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _issue(self, authenticated: bool, scopes: list[str], service: str) -> None:
             access = []
-            if header is not None:
-                for scope in query.get("scope", []):
+            if authenticated:
+                for scope in scopes:
                     for part in scope.split(" "):
                         parsed = _parse_scope(part)
                         if parsed:
@@ -96,8 +94,8 @@ def serve(port: int, key_pem: Path, cert_pem: Path, user: str, password: str) ->
             now = dt.datetime.now(dt.UTC)
             claims = {
                 "iss": ISSUER,
-                "sub": user if header else "",
-                "aud": query.get("service", [SERVICE])[0],
+                "sub": user if authenticated else "",
+                "aud": service,
                 "exp": now + dt.timedelta(minutes=5),
                 "nbf": now - dt.timedelta(seconds=30),
                 "iat": now,
@@ -105,12 +103,37 @@ def serve(port: int, key_pem: Path, cert_pem: Path, user: str, password: str) ->
                 "access": access,
             }
             token = jwt.encode(claims, key, algorithm="RS256", headers={"x5c": [x5c]})
-            body = json.dumps({"token": token, "access_token": token, "expires_in": 300}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self._answer(200, {"token": token, "access_token": token, "expires_in": 300})
+
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            if url.path != "/token":
+                self.send_error(404)
+                return
+            header = self.headers.get("Authorization")
+            if header is not None and header != expected:
+                self._answer(401, {"errors": [{"code": "UNAUTHORIZED"}]})
+                return
+            query = parse_qs(url.query)
+            self._issue(
+                header is not None, query.get("scope", []), query.get("service", [SERVICE])[0]
+            )
+
+        def do_POST(self) -> None:
+            if urlparse(self.path).path != "/token":
+                self.send_error(404)
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            form = parse_qs(self.rfile.read(length).decode())
+            grant = form.get("grant_type", [""])[0]
+            if (
+                grant != "password"
+                or form.get("username") != [user]
+                or form.get("password") != [password]
+            ):
+                self._answer(401, {"error": "invalid_grant"})
+                return
+            self._issue(True, form.get("scope", []), form.get("service", [SERVICE])[0])
 
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 

@@ -39,8 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.host and args.context:
         # The docker CLI refuses this combination too.
         parser.error("use either --host or --context, not both")
-    DockpushApp(host=args.host, context=args.context).run()
-    return 0
+    app = DockpushApp(host=args.host, context=args.context)
+    app.run()
+    # Textual sets 1 after a crash; without passing it on, a wrapper script could not tell.
+    return app.return_code or 0
 
 
 if __name__ == "__main__":

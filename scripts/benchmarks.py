@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -219,6 +220,24 @@ def _tag_many(client: object, image: str, count: int) -> list[str]:
     return [f"{repo}:{tag}" for repo, tag in tags]
 
 
+def _tag_all(client: object, tags: list[tuple[str, str]]) -> None:
+    """Tag (image id, repository) as `repository:v1`, then make sure the tags stay.
+
+    The engine is shared: a test fixture that removes every tag created while its test ran
+    (tests/test_engine.py's `engine`) removes some of ours too when its test overlapped with
+    the tagging. So check again after a quiet while and make the missing tags again."""
+    for _ in range(5):
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda t: client.api.tag(t[0], t[1], "v1"), tags))  # type: ignore[attr-defined]
+        time.sleep(30)  # let tests that overlapped with the tagging end
+        present = {tag for image in client.images.list() for tag in image.tags}  # type: ignore[attr-defined]
+        tags = [(image, name) for image, name in tags if f"{name}:v1" not in present]
+        if not tags:
+            return
+        print(f"{len(tags)} tags were removed by someone else; tagging again", file=sys.stderr)
+    raise RuntimeError(f"{len(tags)} tags keep being removed, e.g. {tags[0][1]}:v1")
+
+
 def _remove_many(client: object, references: list[str], prune: bool = True) -> None:
     """Remove the references; with `prune`, their untagged layers go too (else vfs keeps
     every pushed image's layers: 56 GB after a few benchmark runs)."""
@@ -271,7 +290,8 @@ def bench_scale() -> list[Row]:
     ]
 
 
-def _import_tiny(client: object, seed: str) -> None:
+def _import_tiny(client: object, seed: str, repository: str | None = None) -> None:
+    """A one-file image of its own (distinct from every other) as `repository:1`."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         data = seed.encode()
@@ -279,7 +299,7 @@ def _import_tiny(client: object, seed: str) -> None:
         info.size = len(data)
         archive.addfile(info, io.BytesIO(data))
     client.api.import_image_from_data(
-        buffer.getvalue(), repository=f"bench/startup-{seed}", tag="1"
+        buffer.getvalue(), repository=repository or f"bench/startup-{seed}", tag="1"
     )  # type: ignore[attr-defined]
 
 
@@ -314,6 +334,96 @@ def bench_startup() -> list[Row]:
             app_s <= 1.0,
             note="process start until the table is populated",
         )
+    ]
+
+
+# -- key to screen, in a real terminal ----------------------------------------------------
+
+
+def _spread(seconds: list[float]) -> str:
+    """Median, worst and every figure, in ms."""
+    figures = " ".join(f"{x * 1000:.0f}" for x in seconds)
+    return f"median; worst {max(seconds) * 1000:.0f} ms; n={len(seconds)}; each (ms): {figures}"
+
+
+def _latency_row(name: str, seconds: list[float], target_ms: float | None) -> Row:
+    median_ms = statistics.median(seconds) * 1000
+    met = target_ms is None or max(seconds) * 1000 <= target_ms
+    target = f"<= {target_ms:.0f} ms each" if target_ms else "figure only"
+    return Row(name, median_ms, "ms", None, "", target, met, note=_spread(seconds))
+
+
+def bench_latency_startup() -> list[Row]:
+    """Start-up to the populated table in a pty, against a bare Textual app with a 100-row
+    DataTable measured the same way, alternating; the engine lists 100 images."""
+    from latency import startup_pairs
+
+    _sandbox()
+    client = _client()
+    present = len(client.images.list())  # type: ignore[attr-defined]
+    run = uuid.uuid4().hex[:6]
+    seeds = [f"{run}-{i}" for i in range(max(0, STARTUP_IMAGES - present))]
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda s: _import_tiny(client, s), seeds))
+        app, bare = startup_pairs(dict(os.environ), runs=7)
+    finally:
+        _remove_many(client, [f"bench/startup-{s}:1" for s in seeds])
+    app_s, bare_s = statistics.median(app), statistics.median(bare)
+    return [
+        Row(
+            "startup to table, pty",
+            app_s,
+            "s",
+            bare_s,
+            "s bare Textual, 100 rows",
+            "ratio <= 1.3",
+            app_s / bare_s <= 1.3,
+            note=(
+                f"median of {len(app)}; worst {max(app):.2f} s vs bare {max(bare):.2f} s; "
+                f"app: {' '.join(f'{x:.2f}' for x in app)}; "
+                f"bare: {' '.join(f'{x:.2f}' for x in bare)}"
+            ),
+        )
+    ]
+
+
+def bench_latency() -> list[Row]:
+    """Key to screen in a pty at 10,000 tags (100 images x 100 tags): filter keystrokes,
+    highlight moves with the detail pane, opening the tag form, the pre-flight."""
+    from latency import BrowserScenario
+
+    info = _sandbox()
+    client = _client()
+    scenario = BrowserScenario(
+        f"lat-{uuid.uuid4().hex[:6]}",
+        SCALE_TAGS,
+        lambda i: f"{info.open_registry}/{scenario.prefix}-pf/app:{i}",  # type: ignore[attr-defined]
+    )
+    bases = [f"{scenario.prefix}/base-{j:02d}" for j in range(100)]
+    tags = [scenario.name(i) for i in range(SCALE_TAGS)]
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda b: _import_tiny(client, b, b), bases))
+        ids = [client.images.get(f"{base}:1").id for base in bases]  # type: ignore[attr-defined]
+        _tag_all(client, [(ids[i % 100], tag) for i, tag in enumerate(tags)])
+        times = scenario.run(dict(os.environ))
+    finally:
+        # Tags first, while each image keeps its base tag: removing the last two tags of an
+        # image at once makes the engine fail one of them ("unrecognized image ID").
+        # What the pre-flights tagged, wherever the form put it.
+        made = {t for image in client.images.list() for t in image.tags if scenario.prefix in t}  # type: ignore[attr-defined]
+        _remove_many(client, sorted(made - {f"{base}:1" for base in bases}), prune=False)
+        _remove_many(client, [f"{base}:1" for base in bases])
+    return [
+        _latency_row("narrow, pane shown", times.narrow_pane, 50),
+        _latency_row("widen, pane shown", times.widen_pane, 50),
+        _latency_row("narrow, no pane", times.narrow_no_pane, 50),
+        _latency_row("widen, no pane", times.widen_no_pane, 50),
+        _latency_row("highlight move", times.cursor, 50),
+        _latency_row("highlight details", times.details, None),
+        _latency_row("open tag form", times.tag_form, None),
+        _latency_row("pre-flight drawn", times.preflight, None),
     ]
 
 
@@ -372,9 +482,10 @@ def _fresh_images(client: object, references: list[str], layers: list[int]) -> I
 
 
 @contextlib.contextmanager
-def _on_engine(store: str) -> Iterator[list[str]]:
+def _on_engine(store: str) -> Iterator[tuple[Any, list[str]]]:
     """Point this process, its children and the docker CLI at the sandbox engine of `store`;
-    yields the docker CLI to compare with (the containerd-store engine's own release)."""
+    yields the sandbox and the docker CLI to compare with (the containerd-store engine's own
+    release). Call `_sandbox()` before, never inside: it points DOCKER_HOST back."""
     info = _sandbox()
     host, cli = info.docker_host, ["docker"]  # type: ignore[attr-defined]
     if store == "containerd":
@@ -386,15 +497,14 @@ def _on_engine(store: str) -> Iterator[list[str]]:
     before = os.environ["DOCKER_HOST"]
     os.environ["DOCKER_HOST"] = host
     try:
-        yield cli
+        yield info, cli
     finally:
         os.environ["DOCKER_HOST"] = before
 
 
 def _bench_push(store: str) -> list[Row]:
     """The app's push path against `docker push`, equal fresh images, alternating."""
-    with _on_engine(store) as docker_cli:
-        info = _sandbox()
+    with _on_engine(store) as (info, docker_cli):
         client = _client()
         run = uuid.uuid4().hex[:6]
         app_times, cli_times, cpu_times = [], [], []
@@ -499,14 +609,91 @@ def bench_verify() -> list[Row]:
     ]
 
 
+def _skopeo_and_heads(reference: str, registry: str, repository: str) -> float:
+    """What the same check takes by hand: `skopeo inspect --raw` of the index and of each
+    manifest it lists, then one HEAD per config and layer blob (one curl, one connection)."""
+    start = time.perf_counter()
+    raw = ["skopeo", "inspect", "--raw", "--tls-verify=false"]
+    index = json.loads(
+        subprocess.run([*raw, f"docker://{reference}"], check=True, capture_output=True).stdout
+    )
+    blobs = []
+    for entry in index["manifests"]:
+        manifest = json.loads(
+            subprocess.run(
+                [*raw, f"docker://{registry}/{repository}@{entry['digest']}"],
+                check=True,
+                capture_output=True,
+            ).stdout
+        )
+        blobs += [manifest["config"]["digest"], *(layer["digest"] for layer in manifest["layers"])]
+    urls = [f"http://{registry}/v2/{repository}/blobs/{digest}" for digest in blobs]
+    subprocess.run(["curl", "-sfI", *urls], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def bench_verify_index() -> list[Row]:
+    """Verification of a two-platform index with attestations (containerd store) against
+    skopeo inspect --raw of every manifest plus one HEAD per blob."""
+    from app.core.engine import Engine
+    from app.core.reference import parse_normalized
+    from app.core.verify import verify
+    from tests.harness.oci_layout import build_index, layout_tarball
+    from tests.harness.sandbox import seed_platforms
+
+    with _on_engine("containerd") as (info, _cli):
+        client = _client()
+        repository = f"bench/verify-index-{uuid.uuid4().hex[:6]}"
+        reference = f"{info.open_registry}/{repository}:1"  # type: ignore[attr-defined]
+        layout = build_index(seed_platforms(), reference)
+        # The load's answer is a stream: read it to the end, or the push may start first.
+        list(client.api.load_image(layout_tarball(layout, reference)))  # type: ignore[attr-defined]
+        try:
+            engine = Engine.connect()
+            target = parse_normalized(reference)
+            pushed = client.api.push(  # type: ignore[attr-defined]
+                reference.removesuffix(":1"), tag="1", stream=True, decode=True
+            )
+            for line in pushed:
+                assert "error" not in line, line
+            ours, by_hand = [], []
+            for _ in range(5):
+                start = time.perf_counter()
+                report = verify(target, None, layout.index_digest, engine)
+                ours.append(time.perf_counter() - start)
+                assert report.passed, report.checks
+                by_hand.append(
+                    _skopeo_and_heads(reference, info.open_registry, repository)  # type: ignore[attr-defined]
+                )
+        finally:
+            _remove_many(client, [reference])
+    ours_s, by_hand_s = statistics.median(ours), statistics.median(by_hand)
+    blobs = sum(1 + len(p.layer_sizes) for p in seed_platforms()) + 4  # 2 attestations
+    return [
+        Row(
+            "verification, index",
+            ours_s,
+            "s",
+            by_hand_s,
+            "s skopeo --raw x5 + HEADs",
+            "ratio <= 1.5",
+            ours_s / by_hand_s <= 1.5,
+            note=f"2 platforms + 2 attestations, {blobs} blobs; median of 5",
+        )
+    ]
+
+
 BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
     "progress": bench_progress_fold,
     "scale": bench_scale,
     "startup": bench_startup,
+    "latency-startup": bench_latency_startup,
+    "latency": bench_latency,
     "push": bench_push,
     "push-containerd": bench_push_containerd,
     "push-memory": bench_push_memory,
     "verify": bench_verify,
+    "verify-index": bench_verify_index,
 }
 CHILDREN: dict[str, Callable[..., dict]] = {"browser": child_browser, "push": child_push}
 
@@ -520,7 +707,10 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
         return 2
-    rows = [row for name in (argv or list(BENCHMARKS)) for row in BENCHMARKS[name]()]
+    from latency import cleanup_on_signals
+
+    with cleanup_on_signals():
+        rows = [row for name in (argv or list(BENCHMARKS)) for row in BENCHMARKS[name]()]
     print(f"{'benchmark':22} {'measured':>16} {'comparison':>36} {'ratio':>6}  target")
     for row in rows:
         comparison = f"{row.comparison:,.3g} {row.comparison_label}" if row.comparison else "-"

@@ -37,8 +37,21 @@ OUT = ROOT / "screenshots"
 SIZE = (120, 36)
 
 
-async def tour() -> list[Path]:
-    """The whole workflow, one screenshot per screen."""
+class Shots:
+    """Numbered screenshots of one app, in the order taken, across tours."""
+
+    def __init__(self) -> None:
+        self.saved: list[Path] = []
+
+    def take(self, app: DockpushApp, name: str) -> None:
+        """Save the app's screen as the next numbered SVG."""
+        path = OUT / f"{len(self.saved) + 1:02d}-{name}.svg"
+        app.save_screenshot(str(path))
+        self.saved.append(path)
+
+
+async def tour(shots: Shots) -> None:
+    """The whole workflow on the classic-store engine, one screenshot per screen."""
     registry = os.environ["DOCKPUSH_TEST_AUTH_REGISTRY"]
     user, password = os.environ["DOCKPUSH_TEST_USER"], os.environ["DOCKPUSH_TEST_PASSWORD"]
     namespace = f"demo-{uuid.uuid4().hex[:4]}"
@@ -50,13 +63,10 @@ async def tour() -> list[Path]:
         [90_000_000, 40_000_000, 6_000_000, 300_000],
         f"webapp-{namespace}",
     )
-    saved: list[Path] = []
     app = DockpushApp()
 
     def shot(name: str) -> None:
-        path = OUT / f"{len(saved) + 1:02d}-{name}.svg"
-        app.save_screenshot(str(path))
-        saved.append(path)
+        shots.take(app, name)
 
     async with app.run_test(size=SIZE) as pilot:
         browser = await wait_for_screen(pilot, ImageBrowserScreen)
@@ -129,7 +139,59 @@ async def tour() -> list[Path]:
         f"{registry}/{namespace}/webapp:latest",
     ):
         client.api.remove_image(reference)  # the last tag takes the layers with it
-    return saved
+
+
+async def multiplatform_tour(shots: Shots) -> None:
+    """A multi-platform image on the containerd-store engine: browser, pre-flight, verification
+    passed, then failed after one arm64 layer blob was deleted in the registry."""
+    registry = os.environ["DOCKPUSH_TEST_REGISTRY"]
+    namespace = f"demo-{uuid.uuid4().hex[:4]}"
+    os.environ["DOCKER_HOST"] = os.environ["DOCKPUSH_TEST_CONTAINERD_HOST"]
+    client = docker.from_env()
+    app = DockpushApp()
+    async with app.run_test(size=SIZE) as pilot:
+        browser = await wait_for_screen(pilot, ImageBrowserScreen)
+        await wait_until(pilot, lambda: bool(browser.all_rows))
+        await pilot.press("slash", *"multiplatform", "enter")
+        await settle(app, pilot, 0.5)
+        shots.take(app, "multiplatform-browser")
+        await pilot.press("enter")
+        form = await wait_for_screen(pilot, TagFormScreen)
+        await settle(app, pilot)
+        form.query_one("#registry", Input).value = registry
+        form.query_one("#namespace", Input).value = namespace
+        form.query_one("#tags", Input).value = "1.0"
+        await settle(app, pilot)
+        await pilot.press("ctrl+s")
+        push = await wait_for_screen(pilot, PushScreen, timeout=30)
+        await wait_until(pilot, lambda: all(r.ready for r in push.reports), timeout=30)
+        await settle(app, pilot)
+        shots.take(app, "multiplatform-preflight")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: push.phase == "done", timeout=120)
+        await pilot.press("enter")
+        verify = await wait_for_screen(pilot, VerifyScreen)
+        await wait_until(pilot, lambda: bool(verify.reports), timeout=30)
+        await settle(app, pilot)
+        shots.take(app, "multiplatform-verify-passed")
+        target = verify.targets[0]
+        registry_client = RegistryClient(registry)
+        index = registry_client.manifest(target.path, target.tag or "latest")
+        arm64 = next(
+            entry["digest"]
+            for entry in index.body["manifests"]
+            if entry.get("platform", {}).get("architecture") == "arm64"
+        )
+        arm64_manifest = registry_client.manifest(target.path, arm64)
+        registry_client.delete_blob(target.path, arm64_manifest.body["layers"][0]["digest"])
+        registry_client.close()
+        await pilot.press("v")
+        await wait_until(
+            pilot, lambda: bool(verify.reports) and not verify.reports[0].passed, timeout=30
+        )
+        await settle(app, pilot)
+        shots.take(app, "multiplatform-verify-failed")
+    client.api.remove_image(f"{registry}/{namespace}/multiplatform:1.0")
 
 
 def main() -> int:
@@ -139,7 +201,10 @@ def main() -> int:
         old.unlink()
     # Logins saved during the tour go to a throwaway config folder, not the user's.
     os.environ["DOCKPUSH_CONFIG_DIR"] = tempfile.mkdtemp(prefix="dockpush-screenshots-")
-    for path in asyncio.run(tour()):
+    shots = Shots()
+    asyncio.run(tour(shots))
+    asyncio.run(multiplatform_tour(shots))
+    for path in shots.saved:
         print(path.relative_to(ROOT))
     return 0
 

@@ -18,6 +18,7 @@ import docker
 import keyring.core
 import pytest
 
+from tests.harness.hostile_registry import HostileRegistry
 from tests.harness.sandbox import SandboxInfo
 
 HOW_TO_START = (
@@ -55,11 +56,12 @@ def sandbox() -> SandboxInfo:
 
 @pytest.fixture(autouse=True)
 def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh, empty docker config and dockpush config folder for every test."""
+    """A fresh, empty docker config and dockpush config and state folders for every test."""
     docker_config = tmp_path / "docker-config"
     docker_config.mkdir()
     monkeypatch.setenv("DOCKER_CONFIG", str(docker_config))
     monkeypatch.setenv("DOCKPUSH_CONFIG_DIR", str(tmp_path / "dockpush-config"))
+    monkeypatch.setenv("DOCKPUSH_STATE_DIR", str(tmp_path / "dockpush-state"))
     monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
     monkeypatch.delenv("DOCKER_TLS_VERIFY", raising=False)
     monkeypatch.delenv("DOCKER_CERT_PATH", raising=False)
@@ -138,3 +140,10 @@ def secret_service(sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch) -> Ite
     keyring.core.init_backend()
     yield
     keyring.core.init_backend()
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileRegistry]:
+    """A hostile registry on loopback (tests/harness/hostile_registry.py) for this test."""
+    with HostileRegistry() as registry:
+        yield registry

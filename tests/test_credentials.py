@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import pickle
 import shutil
+import stat
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ from app.core.credentials import (
     Login,
     LoginSource,
     Secret,
+    config_dir,
     keyring_problem,
     registry_key,
 )
@@ -196,3 +199,129 @@ def test_missing_keyring_is_said_plainly(no_secret_service: None) -> None:
         CredentialStore().save(Login("r.example", "me", Secret("pw-never-written")))
     assert "could not be saved" in raised.value.explanation
     assert "Secret Service" in raised.value.next_step
+
+
+# -- files and helpers a hostile config or folder could abuse -------------------------------
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def test_logins_index_is_private_and_written_through_a_unique_temporary(
+    secret_service: None, unique: str, tmp_path: Path
+) -> None:
+    folder = config_dir()
+    folder.mkdir(mode=0o755, parents=True)
+    folder.chmod(0o755)  # as an older dockpush left it
+    victim = tmp_path / "victim"
+    victim.write_text("keep me\n")
+    (folder / "logins.tmp").symlink_to(victim)  # the fixed temporary name of old
+    registry = f"private-{unique}.example"
+    store = CredentialStore()
+    old_umask = os.umask(0)  # the loosest umask: the modes must not come from it
+    try:
+        store.save(Login(registry, "alice", Secret(f"pw-{unique}")))
+    finally:
+        os.umask(old_umask)
+        store.forget(registry)
+    index = folder / "logins.json"
+    assert _mode(index) == 0o600 and _mode(folder) == 0o700
+    assert victim.read_text() == "keep me\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["logins.json", "logins.tmp"]
+
+
+def test_a_link_planted_at_logins_json_is_replaced_not_followed(
+    secret_service: None, unique: str, tmp_path: Path
+) -> None:
+    folder = config_dir()
+    folder.mkdir(parents=True)
+    victim = tmp_path / "victim"
+    victim.write_text("keep me\n")
+    (folder / "logins.json").symlink_to(victim)
+    registry = f"link-{unique}.example"
+    store = CredentialStore()
+    try:
+        store.save(Login(registry, "alice", Secret(f"pw-{unique}")))
+    finally:
+        store.forget(registry)
+    assert victim.read_text() == "keep me\n"
+    assert not (folder / "logins.json").is_symlink() and _mode(folder / "logins.json") == 0o600
+
+
+def _program(path: Path, body: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"credsStore": "evil/helper"},
+        {"credHelpers": {"r.example": "evil/helper"}},
+        {"credsStore": ".evil"},
+        {"credsStore": ["not", "a", "name"]},
+    ],
+)
+def test_helper_name_that_is_not_bare_is_refused_and_never_run(
+    isolated_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: dict
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    marker = tmp_path / "marker"
+    answer = 'echo \'{"Username": "u", "Secret": "s"}\'\n'
+    for relative in ("docker-credential-evil/helper", "docker-credential-.evil"):
+        _program(tmp_path / relative, f"touch {marker}\n{answer}")
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    (isolated_config / "config.json").write_text(json.dumps(config))
+    store = CredentialStore()
+    assert store.load("r.example") is None
+    store.list_saved()
+    assert not marker.exists()
+    assert any("not a bare program name" in problem for problem in store.problems)
+
+
+def test_helper_is_looked_up_only_in_absolute_path_entries(
+    isolated_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    marker = tmp_path / "marker"
+    _program(tmp_path / "docker-credential-dotted", f"touch {marker}\n")
+    monkeypatch.setenv("PATH", f".::{os.environ['PATH']}")  # "." and "" mean the current folder
+    (isolated_config / "config.json").write_text(json.dumps({"credsStore": "dotted"}))
+    store = CredentialStore()
+    assert store.load("r.example") is None
+    assert not marker.exists()
+    assert any("not installed" in problem for problem in store.problems)
+
+
+def test_failing_helper_output_never_reaches_the_error(
+    isolated_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    leaked = "Secret: hunter2-xyz-LEAK"
+    _program(
+        tmp_path / "bin" / "docker-credential-leaky",
+        f"echo '{leaked}'\necho '{leaked}' >&2\nexit 3\n",
+    )
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    (isolated_config / "config.json").write_text(json.dumps({"credsStore": "leaky"}))
+    store = CredentialStore()
+    assert store.load("r.example") is None
+    store.list_saved()
+    assert store.problems and all("hunter2" not in problem for problem in store.problems)
+    assert any("exit status 3" in problem for problem in store.problems), store.problems
+
+
+def test_helper_without_the_login_falls_through_to_auths(
+    sandbox: SandboxInfo, isolated_config: Path, secret_service: None, unique: str
+) -> None:
+    # The real secretservice helper answers "credentials not found" (exit 1) for this server.
+    registry = f"fallthrough-{unique}.example"
+    auth = base64.b64encode(b"from-auths:pw").decode()
+    config = {"credsStore": "secretservice", "auths": {registry: {"auth": auth}}}
+    (isolated_config / "config.json").write_text(json.dumps(config))
+    store = CredentialStore()
+    found = store.load(registry)
+    assert found is not None and found[1] is LoginSource.CONFIG, store.problems
+    assert found[0].username == "from-auths" and not store.problems

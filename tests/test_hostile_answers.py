@@ -99,12 +99,6 @@ def test_unknown_statuses_and_a_huge_number_of_layers(tampered, sandbox: Sandbox
     assert sum(layer.phase is Phase.OTHER for layer in progress.layers.values()) == 4990
 
 
-@pytest.fixture
-def hostile() -> Iterator[HostileRegistry]:
-    with HostileRegistry() as registry:
-        yield registry
-
-
 @pytest.mark.parametrize(
     ("repository", "said"),
     [

@@ -47,6 +47,11 @@ async def _pushing(
         yield pilot, screen
 
 
+def _tags_at(client: docker.DockerClient, registry: str) -> set[str]:
+    """The engine's tags that name `registry` (each test's proxy has a port of its own)."""
+    return {t for image in client.images.list() for t in image.tags if t.startswith(registry)}
+
+
 def _done_bytes(screen: PushScreen) -> int:
     snap = screen.items[0].snapshot
     return snap.bytes_done if snap else 0
@@ -126,7 +131,8 @@ async def test_resize_then_ctrl_c_and_quit_mid_push_leave_no_stray_state(
             pilot,
             screen,
         ):
-            tags_before = {t for image in engine_client.images.list() for t in image.tags}
+            # Only tags this push could have made: other runs share the engine meanwhile.
+            tags_before = _tags_at(engine_client, proxy.address)
             target = str(screen.items[0].target)
             await wait_until(pilot, lambda: _done_bytes(screen) > 0, timeout=20)
             await pilot.resize_terminal(80, 24)
@@ -142,9 +148,45 @@ async def test_resize_then_ctrl_c_and_quit_mid_push_leave_no_stray_state(
         # The app is gone within moments, although the push was still running.
         assert time.monotonic() - started < 10
     assert list(workdir.iterdir()) == []
-    tags_after = {t for image in engine_client.images.list() for t in image.tags}
+    tags_after = _tags_at(engine_client, proxy.address)
     assert tags_after == tags_before  # no tag the person did not ask for
     client = RegistryClient(sandbox.open_registry)
     repository = parse_normalized(target).path
     assert "1" not in client.tags(repository)  # the push did not finish
     client.close()
+
+
+async def test_stalled_upload_on_the_containerd_store_is_noticed_within_15_s(
+    containerd_engine_client: docker.DockerClient, sandbox: SandboxInfo
+) -> None:
+    # The real 10 s notice. This store repeats its last progress line every 100 ms while
+    # the registry reads nothing, so only byte progress can tell that the push stalled.
+    made: list[str] = []
+    try:
+        with SlowProxy(sandbox.open_registry, rate=2_000_000) as proxy:
+            async with _pushing(containerd_engine_client, proxy, "stall15", [30_000_000], made) as (
+                pilot,
+                screen,
+            ):
+                await wait_until(pilot, lambda: _done_bytes(screen) > 0, timeout=20)
+                with proxy.hold():
+                    held = time.monotonic()
+                    snap = screen.items[0].snapshot
+                    events_before = snap.events if snap else 0
+                    notice = screen.query_one("#stall-notice")
+                    await wait_until(
+                        pilot, lambda: "Nothing has moved" in str(notice.render()), timeout=15
+                    )
+                    assert time.monotonic() - held <= 15
+                    snap = screen.items[0].snapshot
+                    assert snap is not None and snap.events > events_before + 30, (
+                        "the engine kept repeating its line while nothing moved"
+                    )
+                    assert snap.rate == 0 and snap.eta_seconds is None
+                    stats = str(screen.query_one("#overall-stats").render())
+                    assert stats.endswith("left -"), stats
+                    assert screen.items[0].state is ItemState.PUSHING
+    finally:
+        for reference in made:
+            with contextlib.suppress(docker.errors.APIError):
+                containerd_engine_client.api.remove_image(reference)

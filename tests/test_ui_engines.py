@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.message import Message
+from textual.notifications import Notify
 from textual.widgets import DataTable, Static
 
 from app.ui.app import DockpushApp
@@ -50,7 +52,13 @@ async def test_switch_engine_shows_the_other_engines_images(
     monkeypatch.delenv("DOCKER_HOST", raising=False)
     _create_contexts(isolated_config, sandbox)
     app = DockpushApp()
-    async with app.run_test(size=(130, 40)) as pilot:
+    notes: list[str] = []
+
+    def note_down(message: Message) -> None:
+        if isinstance(message, Notify):
+            notes.append(message.notification.message)
+
+    async with app.run_test(size=(130, 40), message_hook=note_down) as pilot:
         browser = await wait_for_screen(pilot, ImageBrowserScreen)
         await wait_until(pilot, lambda: "dockpush-demo/tiny:1.0" in _tags(browser))
         # The current context from config.json is in use, and the header says which.
@@ -65,7 +73,7 @@ async def test_switch_engine_shows_the_other_engines_images(
         assert app.sub_title.startswith(f"engine tls ({sandbox.tls_docker_host})")
         await settle(app, pilot)
         # The old engine's event stream ended on purpose: no warning that an engine was lost.
-        assert not [n for n in app._notifications if "stopped sending events" in n.message]
+        assert not [note for note in notes if "stopped sending events" in note]
         assert "docker --context tls" in app.session_log.render()
 
         # A context that cannot connect leaves the engine in use as it was.

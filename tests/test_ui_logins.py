@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import keyring
+import keyring.backend
 import keyring.core
 import pytest
 from textual.widgets import Checkbox, DataTable, Input
@@ -89,6 +90,9 @@ async def test_no_keyring_means_a_session_login_said_plainly(
 ) -> None:
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus")
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    # keyring caches the backends it found usable; an earlier test in this process may have
+    # cached the sandbox's Secret Service, which now cannot even rate itself.
+    keyring.backend.get_all_keyring.reset()
     keyring.core.init_backend()
     try:
         app = DockpushApp()
@@ -111,6 +115,7 @@ async def test_no_keyring_means_a_session_login_said_plainly(
         assert not list(tmp_path.rglob("logins.json"))
     finally:
         monkeypatch.undo()
+        keyring.backend.get_all_keyring.reset()
         keyring.core.init_backend()
 
 
@@ -124,7 +129,7 @@ async def test_password_appears_nowhere(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.chdir(tmp_path)  # the session log (ctrl+o) is saved here, and scanned
+    monkeypatch.chdir(tmp_path)  # anything written to the current folder is scanned too
     reference = f"{sandbox.auth_registry}/secret/scan-{unique}:1"
     build_image(engine_client, reference, [200_000], unique)
     remove_afterwards.append(reference)
@@ -164,7 +169,7 @@ async def test_password_appears_nowhere(
         await settle(app, pilot)
         screens_text.append(app.export_screenshot())
         await pilot.press("ctrl+o")
-        await wait_until(pilot, lambda: bool(list(tmp_path.glob("dockpush-session-*.log"))))
+        await wait_until(pilot, lambda: bool(list(tmp_path.rglob("dockpush-session-*.log"))))
         errors = [str(i.error) + repr(i.error) for i in push.items if i.error]
         store_key = f"dockpush:{sandbox.auth_registry}"
     files = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()]

@@ -20,6 +20,7 @@ from app.ui.screens.verify import VerifyScreen
 from tests.harness import sandbox as sandbox_control
 from tests.harness.images import build_image
 from tests.harness.sandbox import SandboxInfo
+from tests.harness.slow_proxy import SlowProxy
 from tests.ui import (
     open_push_screen,
     push_and_wait,
@@ -143,7 +144,11 @@ async def test_login_error_during_push_opens_login_then_retries(
 
 
 async def test_registry_stopped_mid_push_fails_clearly_then_retry_succeeds(
-    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+    engine_client: docker.DockerClient,
+    image_store: str,
+    sandbox: SandboxInfo,
+    unique: str,
+    remove_afterwards,
 ) -> None:
     reference = f"{sandbox.open_registry}/ui/cut-{unique}:1"
     build_image(engine_client, reference, [30_000_000, 2_000_000], unique)
@@ -155,8 +160,11 @@ async def test_registry_stopped_mid_push_fails_clearly_then_retry_succeeds(
             await pilot.press("enter")
             await wait_for_layer_phase(pilot, screen, Phase.PUSHING)
             sandbox_control.stop_process("registry-open")
-            await wait_for_layer_phase(pilot, screen, Phase.RETRYING, timeout=30)
-            assert "gives no reason" in str(screen.query_one("#push-outcome").render())
+            if image_store == "classic":
+                # 20.10 retries a lost upload 5 times, saying nothing of why; the containerd
+                # store gives up at once (tests/data/push-containerd-registry-stopped.jsonl).
+                await wait_for_layer_phase(pilot, screen, Phase.RETRYING, timeout=30)
+                assert "gives no reason" in str(screen.query_one("#push-outcome").render())
             await wait_until(pilot, lambda: screen.phase == "done", timeout=90)
             assert screen.items[0].state is ItemState.FAILED
             shown = str(screen.query_one("#push-error").render())
@@ -172,22 +180,25 @@ async def test_registry_stopped_mid_push_fails_clearly_then_retry_succeeds(
 async def test_cancelled_push_claims_nothing(
     engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
 ) -> None:
-    reference = f"{sandbox.open_registry}/ui/cancel-{unique}:1"
-    build_image(engine_client, reference, [60_000_000], unique)
-    remove_afterwards.append(reference)
-    app = DockpushApp()
-    async with app.run_test(size=(130, 45)) as pilot:
-        screen = await open_push_screen(pilot, [parse_normalized(reference)])
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: screen._busy("push"))
-        await pilot.press("escape")
-        await wait_for_screen(pilot, ConfirmDialog)
-        await pilot.press("y")
-        await wait_until(pilot, lambda: screen.phase == "done", timeout=30)
-        assert screen.items[0].state is ItemState.CANCELLED
-        assert screen.items[0].result is None
-        assert str(reference) not in app.workflow.pushed
-        assert "Cancelled" in str(screen.query_one("#push-outcome").render())
+    # Through a slow proxy: the containerd store sends 60 MB to a loopback registry in well
+    # under a second, before a person (or this test) could confirm the cancel.
+    with SlowProxy(sandbox.open_registry, rate=2_000_000) as proxy:
+        reference = f"{proxy.address}/ui/cancel-{unique}:1"
+        build_image(engine_client, reference, [60_000_000], unique)
+        remove_afterwards.append(reference)
+        app = DockpushApp()
+        async with app.run_test(size=(130, 45)) as pilot:
+            screen = await open_push_screen(pilot, [parse_normalized(reference)])
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: screen._busy("push"))
+            await pilot.press("escape")
+            await wait_for_screen(pilot, ConfirmDialog)
+            await pilot.press("y")
+            await wait_until(pilot, lambda: screen.phase == "done", timeout=30)
+            assert screen.items[0].state is ItemState.CANCELLED
+            assert screen.items[0].result is None
+            assert str(reference) not in app.workflow.pushed
+            assert "Cancelled" in str(screen.query_one("#push-outcome").render())
 
 
 @pytest.mark.parametrize("count", [2])

@@ -13,6 +13,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     INFO = "info"
     NOT_APPLICABLE = "not applicable"
+    UNKNOWN = "unknown"  # could not be established: shown as such, never as passed
 
 
 @dataclass(frozen=True, slots=True)

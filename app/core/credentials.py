@@ -19,6 +19,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ import keyring.errors
 from platformdirs import user_config_dir
 
 from app.core.errors import DockerConfigBroken, KeyringUnavailable
+from app.core.private_files import replace_private_file
 
 DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
 _DOCKER_HUB_ALIASES = {
@@ -145,6 +147,35 @@ def docker_config_file() -> Path:
     return Path(folder) / "config.json"
 
 
+# A helper is a program `docker-credential-NAME` found on PATH; NAME is a bare name such as
+# `secretservice`, `pass` or `ecr-login`: a separator or a leading dot would let a config file
+# run a program relative to the current folder.
+_HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+# What the docker-credential-helpers protocol prints when it holds no login for a server.
+HELPER_NOT_FOUND = "credentials not found in native keychain"
+HELPER_TIMEOUT_SECONDS = 30
+
+
+def credential_helper_program(name: object) -> str:
+    """The absolute path of `docker-credential-NAME` on PATH (relative PATH entries such as
+    `.` are skipped); DockerConfigBroken when NAME is not a bare name or nothing is found."""
+    if not isinstance(name, str) or not _HELPER_NAME.fullmatch(name):
+        raise DockerConfigBroken(
+            f"The docker config names the credential helper {name!r}, which is not a bare "
+            "program name (letters, digits, . _ + -, no path); it is not run and its logins "
+            "are ignored."
+        )
+    program = f"docker-credential-{name}"
+    search = os.environ.get("PATH", os.defpath).split(os.pathsep)
+    found = shutil.which(program, path=os.pathsep.join(d for d in search if os.path.isabs(d)))
+    if found is None:
+        raise DockerConfigBroken(
+            f"The docker config names the credential helper {name!r}, but {program} is "
+            "not installed (not on PATH); its logins are ignored."
+        )
+    return found
+
+
 def keyring_problem() -> str | None:
     """Why the keyring cannot be used, or None when it can. May block (locked keyring)."""
     backend = keyring.get_keyring()
@@ -182,11 +213,8 @@ class CredentialStore:
             return {}
 
     def _write_index(self, index: dict[str, str]) -> None:
-        path = self._index_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
-        temporary.replace(path)  # atomic: never a half-written index
+        # Mode 0600 in a 0700 folder, through a unique temporary file: never half written.
+        replace_private_file(self._index_file(), json.dumps(index, indent=2, sort_keys=True) + "\n")
 
     def saved_users(self) -> dict[str, str]:
         """Registry -> user of dockpush's saved logins (reads the index only: never blocks)."""
@@ -261,37 +289,52 @@ class CredentialStore:
         return [registry, key, f"https://{key}", f"http://{key}"]
 
     @staticmethod
-    def _helper(name: str, action: str, payload: str) -> str:
-        program = f"docker-credential-{name}"
-        if shutil.which(program) is None:
-            raise DockerConfigBroken(
-                f"The docker config names the credential helper {name!r}, but {program} is "
-                "not installed; its logins are ignored."
-            )
-        result = subprocess.run(
-            [program, action],
-            input=payload,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise DockerConfigBroken(
-                f"{program} {action} failed: {result.stdout.strip() or result.stderr.strip()}"
-            )
-        return result.stdout
+    def _helper(name: object, action: str, payload: str) -> str | None:
+        """Run `docker-credential-NAME action`; its answer, or None when it has no such login.
 
-    def _from_helper(self, name: str, registry: str, source: LoginSource) -> Login | None:
+        A failing helper's output is never quoted: a helper may print what it was handling.
+        """
+        program = credential_helper_program(name)
+        try:
+            result = subprocess.run(
+                [program, action],
+                input=payload,
+                capture_output=True,
+                text=True,
+                timeout=HELPER_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise DockerConfigBroken(
+                f"{program} {action} did not answer within {HELPER_TIMEOUT_SECONDS} s; "
+                "its logins are ignored."
+            ) from None
+        except OSError as error:
+            raise DockerConfigBroken(
+                f"{program} could not be started ({error.strerror}); its logins are ignored."
+            ) from None
+        if result.returncode == 0:
+            return result.stdout
+        if result.stdout.strip() == HELPER_NOT_FOUND:
+            return None
+        raise DockerConfigBroken(
+            f"{program} {action} failed with exit status {result.returncode}; its output "
+            "is not shown, as it may hold a secret. Its logins are ignored."
+        )
+
+    def _from_helper(self, name: object, registry: str, source: LoginSource) -> Login | None:
         for server in self._config_keys(registry):
+            output = self._helper(name, "get", server)
+            if output is None:
+                continue
             try:
-                output = self._helper(name, "get", server)
-            except DockerConfigBroken as error:
-                if "not found" in (error.explanation or "").lower():
-                    continue
-                raise
-            data = json.loads(output)
-            username, secret = data.get("Username", ""), data.get("Secret", "")
+                data = json.loads(output)
+                username, secret = str(data.get("Username", "")), str(data.get("Secret", ""))
+            except (ValueError, AttributeError):
+                raise DockerConfigBroken(
+                    f"The credential helper {name!r} answered something other than a login; "
+                    "its logins are ignored."
+                ) from None
             if secret:
                 token = username == "<token>"
                 return Login(registry, username, Secret(secret), identity_token=token)
@@ -370,7 +413,7 @@ class CredentialStore:
             )
         if config.get("credsStore"):
             try:
-                listed = json.loads(self._helper(config["credsStore"], "list", ""))
+                listed = json.loads(self._helper(config["credsStore"], "list", "") or "{}")
             except (DockerConfigBroken, ValueError) as error:
                 self.problems.append(str(getattr(error, "explanation", error)))
                 listed = {}

@@ -12,7 +12,11 @@ handled here so no caller can fall into them:
 from __future__ import annotations
 
 import base64
+import dataclasses
+import functools
 import json
+import tarfile
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,10 +29,11 @@ import docker.tls
 import requests
 import urllib3.exceptions
 
+from app.core import oci_archive
 from app.core.contexts import EngineEndpoint, TLSMaterial, resolve_endpoint
 from app.core.credentials import Login
+from app.core.engine_errors import PODMAN_NEXT_STEPS, classify_engine_message
 from app.core.errors import (
-    PODMAN_NEXT_STEPS,
     AuthenticationFailed,
     DockpushError,
     EngineAnswerMalformed,
@@ -41,15 +46,31 @@ from app.core.errors import (
     PushCancelled,
     PushIncomplete,
     PushStalled,
-    classify_engine_message,
 )
-from app.core.progress import PushEvent
+from app.core.platforms import (
+    INSPECTS_MANIFESTS_FROM,
+    LISTS_MANIFESTS_FROM,
+    PUSHES_PLATFORM_FROM,
+    ImageManifests,
+    Platform,
+    SizeKind,
+    api_at_least,
+    distinct,
+    manifests_from_engine,
+    own_layer_sizes,
+)
+from app.core.progress import ImageStore, PushEvent
 from app.core.reference import Reference
+from app.core.registry import InsecureRegistries
 
 DEFAULT_TIMEOUT = 60
 # A push whose stream is silent this long is stopped: the engine never gives up on a
 # registry that stops reading, and a busy upload reports progress many times a second.
 PUSH_STALL_SECONDS = 120
+# The containerd store's layer sizes come from an export of the image, which streams all its
+# content (about 1 s for 33 MB on the 2-core sandbox): above this much content the push
+# goes without them, and its final numbers come from the pushed manifest.
+MAX_SIZE_EXPORT_BYTES = 128 * 1000 * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +82,11 @@ class LocalImage:
     repo_digests: tuple[str, ...]
     created: datetime
     size: int
+    size_kind: SizeKind = SizeKind.UNPACKED
+    # Every manifest of the image, where the engine lists them (API 1.47 and later).
+    manifests: ImageManifests | None = None
+    # On the containerd image store, which gives every tag a repo digest, pushed or not.
+    containerd_store: bool = False
 
     @property
     def short_id(self) -> str:
@@ -95,6 +121,8 @@ class ImageDetails:
     size: int
     created: datetime
     diff_ids: tuple[str, ...]
+    # Every manifest of the image, where the engine lists them (API 1.47 and later).
+    manifests: ImageManifests | None = None
 
     @property
     def layer_count(self) -> int:
@@ -292,45 +320,97 @@ class Engine:
         """The engine's version information."""
         return self._call("version", self._client.version)
 
+    def insecure_registries(self) -> InsecureRegistries:
+        """The registries this engine talks plain HTTP to (loopback and its
+        "insecure-registries"), from `RegistryConfig` in its info; loopback only when the
+        engine cannot tell, which is the stricter answer."""
+        try:
+            info = self._call("info", self._client.info)
+        except DockpushError:
+            return InsecureRegistries()
+        return InsecureRegistries.from_registry_config(info.get("RegistryConfig") or {})
+
+    @property
+    def api_version(self) -> str:
+        """The Engine API version this connection speaks (`1.51`)."""
+        return str(self._client.api.api_version)
+
+    @property
+    def pushes_one_platform(self) -> bool:
+        """Whether the engine can push one platform of an index (API 1.46 and later)."""
+        return api_at_least(self.api_version, PUSHES_PLATFORM_FROM)
+
+    def _get_json(self, path: str, params: dict[str, str]) -> Any:
+        """GET an endpoint with query parameters that docker-py's methods do not pass, through
+        requests' public API on docker-py's own session (same transport, TLS and timeout)."""
+        api = self._client.api
+        url = f"{api.base_url}/v{api.api_version}{path}"
+        response = api.get(url, params=params, timeout=api.timeout)
+        try:
+            response.raise_for_status()
+        except requests.exceptions.HTTPError as error:
+            docker.errors.create_api_error_from_http_exception(error)  # raises the typed error
+        return response.json()
+
     def list_images(self, include_dangling: bool = True) -> list[LocalImage]:
-        """Every image in the store (one summary per image, with all its tags)."""
-        raw = self._call("list", self._client.api.images, all=False)
+        """Every image in the store (one summary per image, with all its tags), with its
+        platforms and attestations where the engine lists them."""
+        if api_at_least(self.api_version, LISTS_MANIFESTS_FROM):
+            raw = self._call("list", self._get_json, "/images/json", {"manifests": "1"})
+        else:
+            raw = self._call("list", self._client.api.images, all=False)
+        containerd = self.image_store is ImageStore.CONTAINERD
         images = []
         for item in raw:
-            tags = tuple(t for t in (item.get("RepoTags") or ()) if t != "<none>:<none>")
+            # The containerd store can list a tag twice (an image loaded under a short name).
+            tags = distinct(t for t in (item.get("RepoTags") or ()) if t != "<none>:<none>")
             if not tags and not include_dangling:
                 continue
+            manifests = manifests_from_engine(item)
+            if manifests is not None:
+                size, size_kind = manifests.content_size, SizeKind.CONTENT
+            else:
+                size = int(item.get("Size") or 0)
+                size_kind = SizeKind.DISK if containerd else SizeKind.UNPACKED
             images.append(
                 LocalImage(
                     id=item["Id"],
                     repo_tags=tags,
-                    repo_digests=tuple(
+                    repo_digests=distinct(
                         d for d in (item.get("RepoDigests") or ()) if not d.startswith("<none>")
                     ),
                     created=_parse_time(item.get("Created")),
-                    size=int(item.get("Size") or 0),
+                    size=size,
+                    size_kind=size_kind,
+                    manifests=manifests,
+                    containerd_store=containerd,
                 )
             )
         return images
 
     def inspect_image(self, reference: str) -> ImageDetails:
-        """Details of one image, by id or reference."""
-        raw: dict = self._call(reference, self._client.api.inspect_image, reference)
+        """Details of one image, by id or reference (with its manifests from API 1.48)."""
+        if api_at_least(self.api_version, INSPECTS_MANIFESTS_FROM):
+            path = f"/images/{urllib.parse.quote(reference, safe='/:@')}/json"
+            raw: dict = self._call(reference, self._get_json, path, {"manifests": "1"})
+        else:
+            raw = self._call(reference, self._client.api.inspect_image, reference)
         return ImageDetails(
             id=raw["Id"],
-            repo_tags=tuple(raw.get("RepoTags") or ()),
-            repo_digests=tuple(raw.get("RepoDigests") or ()),
+            repo_tags=distinct(raw.get("RepoTags") or ()),
+            repo_digests=distinct(raw.get("RepoDigests") or ()),
             architecture=raw.get("Architecture", ""),
             os=raw.get("Os", ""),
             size=int(raw.get("Size") or 0),
             created=_parse_time(raw.get("Created")),
             diff_ids=tuple((raw.get("RootFS") or {}).get("Layers") or ()),
+            manifests=manifests_from_engine(raw),
         )
 
     def image_history(self, reference: str) -> list[LayerInfo]:
-        """The image's history, oldest step first."""
+        """The image's history, oldest step first, each step with the size of its own layer."""
         raw = self._call(reference, self._client.api.history, reference)
-        return [
+        steps = [
             LayerInfo(
                 id=item.get("Id", ""),
                 created_by=item.get("CreatedBy", ""),
@@ -339,9 +419,44 @@ class Engine:
             )
             for item in reversed(raw)
         ]
+        if not self._snapshots_copy_parents:
+            return steps
+        own = own_layer_sizes([step.size for step in steps])
+        return [dataclasses.replace(step, size=size) for step, size in zip(steps, own, strict=True)]
 
-    def layer_sizes(self, reference: str) -> dict[str, int]:
-        """Uncompressed size per short layer id (12 hex of the diff id), as push names layers."""
+    @functools.cached_property
+    def _snapshots_copy_parents(self) -> bool:
+        """Whether history sizes count every layer below too: the containerd store reports
+        each step's snapshot usage, and the `native` snapshotter copies the parent into it."""
+        if self.image_store is not ImageStore.CONTAINERD:
+            return False
+        try:
+            info = self._call("info", self._client.info)
+        except DockpushError:
+            return False
+        return info.get("Driver") == "native"
+
+    @functools.cached_property
+    def image_store(self) -> ImageStore:
+        """Which image store pushes here (blocking the first time: asks the engine's info)."""
+        if self.product.startswith("Podman"):
+            return ImageStore.PODMAN
+        try:
+            info = self._call("info", self._client.info)
+        except DockpushError:
+            return ImageStore.CLASSIC
+        driver = dict(pair for pair in info.get("DriverStatus") or () if len(pair) == 2)
+        if driver.get("driver-type") == "io.containerd.snapshotter.v1":
+            return ImageStore.CONTAINERD
+        return ImageStore.CLASSIC
+
+    def layer_sizes(self, reference: str, platform: Platform | None = None) -> dict[str, int]:
+        """Size per short layer id as this engine's push names layers: on the classic store
+        12 hex of the diff id and the uncompressed size, on the containerd store 12 hex of
+        the blob digest and the compressed size its manifest states (of every platform of an
+        index, or of `platform` only, as a push of one platform sends)."""
+        if self.image_store is ImageStore.CONTAINERD:
+            return self._stored_layer_sizes(reference, platform)
         details = self.inspect_image(reference)
         sizes = [step.size for step in self.image_history(reference) if step.size > 0]
         # Empty layers (size 0) also have a diff id; history lists them with size 0.
@@ -351,6 +466,34 @@ class Engine:
             diff_id.removeprefix("sha256:")[:12]: size
             for diff_id, size in zip(details.diff_ids, sizes, strict=True)
         }
+
+    def _stored_layer_sizes(self, reference: str, platform: Platform | None) -> dict[str, int]:
+        """The containerd store's layer descriptors, read from an export of the image (the
+        API states them nowhere else). The export streams every blob, so this costs about a
+        read of the image's compressed content; sizes are best effort: a large image or an
+        export that breaks off gives none (the push then shows the engine's own totals)."""
+        api = self._client.api
+        content = self._call(reference, api.inspect_image, reference).get("Size") or 0
+        if int(content) > MAX_SIZE_EXPORT_BYTES:  # the store's image size is its content size
+            return {}
+
+        def export() -> requests.Response:
+            params = {"names": reference}
+            if platform is not None:  # API 1.48 and later; older ones export every platform
+                params["platform"] = platform.to_json()
+            response = api._get(api._url("/images/get"), params=params, stream=True)
+            api._raise_for_status(response)
+            return response
+
+        response = self._call(reference, export)
+        try:
+            response.raw.decode_content = True
+            sizes = oci_archive.layer_sizes(response.raw)
+        except (tarfile.TarError, OSError, requests.RequestException, urllib3.exceptions.HTTPError):
+            return {}
+        finally:
+            response.close()
+        return {digest.partition(":")[2][:12]: size for digest, size in sizes.items()}
 
     def image_events(self) -> EventStream:
         """The engine's image events (tag, untag, delete, import, ...) until closed."""
@@ -408,6 +551,8 @@ class Engine:
             + (f"/{p['variant']}" if p.get("variant") else "")
             for p in raw.get("Platforms") or ()
         )
+        if not platforms and descriptor.get("digest"):
+            platforms = self._local_platform_of(str(reference), str(descriptor["digest"]))
         return RemoteDescriptor(
             digest=descriptor.get("digest", ""),
             media_type=descriptor.get("mediaType", ""),
@@ -415,11 +560,43 @@ class Engine:
             platforms=platforms,
         )
 
-    def push(self, reference: Reference, login: Login | None) -> PushStream:
-        """Start pushing `reference` (which must carry a tag); iterate the result for events."""
+    def _local_platform_of(self, reference: str, digest: str) -> tuple[str, ...]:
+        """The platform of a registry manifest the engine names none for (it describes an OCI
+        image manifest without one, which is what the containerd store pushes), when the
+        local image is that very manifest: same digest, same bytes, same config."""
+        try:
+            raw: dict = self._call(reference, self._client.api.inspect_image, reference)
+        except DockpushError:
+            return ()
+        local = (raw.get("Descriptor") or {}).get("digest")  # the containerd store's manifest
+        same = (
+            local == digest
+            if local
+            else any(d.endswith(f"@{digest}") for d in raw.get("RepoDigests") or ())
+        )
+        platform = Platform.from_json(
+            {
+                "os": raw.get("Os"),
+                "architecture": raw.get("Architecture"),
+                "variant": raw.get("Variant"),
+            }
+        )
+        return (str(platform),) if same and platform is not None else ()
+
+    def push(
+        self, reference: Reference, login: Login | None, platform: Platform | None = None
+    ) -> PushStream:
+        """Start pushing `reference` (which must carry a tag); iterate the result for events.
+
+        With `platform`, only that platform's manifest is pushed, as a single-platform image
+        (`docker push --platform`): the index and its attestations are not. That needs API
+        1.46; an older engine would ignore the parameter and push everything.
+        """
         if reference.tag is None:
             raise ValueError("push needs a tagged reference")
-        return PushStream(self, reference, login)
+        if platform is not None and not self.pushes_one_platform:
+            raise ValueError(f"API {self.api_version} cannot push one platform (needs 1.46)")
+        return PushStream(self, reference, login, platform)
 
 
 class EventStream:
@@ -457,18 +634,48 @@ class PushStream:
     failed or cut-off push can never look like a success.
     """
 
-    def __init__(self, engine: Engine, reference: Reference, login: Login | None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        reference: Reference,
+        login: Login | None,
+        platform: Platform | None = None,
+    ) -> None:
         self.engine = engine
         self.reference = reference
+        self.platform = platform
         self._login = login
         self._response: requests.Response | None = None
         self._cancelled = False
+        self._stalled = False
+
+    def _params(self) -> dict[str, str]:
+        params = {"tag": str(self.reference.tag)}
+        if self.platform is not None:
+            # The endpoint takes the OCI platform object, JSON-encoded (API 1.46).
+            params["platform"] = self.platform.to_json()
+        return params
 
     def cancel(self) -> None:
         """Close the HTTP stream; the engine stops the push when its client goes away."""
         self._cancelled = True
         if self._response is not None:
             self._response.close()
+
+    def stop_stalled(self) -> None:
+        """Stop a push whose bytes stopped moving; iteration then raises `PushStalled`. The
+        containerd store repeats its last line while stalled, so no read ever times out."""
+        self._stalled = True
+        self.cancel()
+
+    def _stopped_error(self, detail: str | None = None) -> DockpushError:
+        if self._stalled:
+            return PushStalled(
+                f"Nothing moved for {PUSH_STALL_SECONDS} s, so dockpush stopped the push "
+                "(the engine itself would wait for ever).",
+                detail=detail,
+            )
+        return PushCancelled("The push was cancelled before it finished.")
 
     def _explain_broken_stream(self, error: Exception) -> DockpushError:
         detail = f"{error.__class__.__name__}: {error}"
@@ -507,7 +714,7 @@ class PushStream:
                 None,
                 headers=headers,
                 stream=True,
-                params={"tag": self.reference.tag},
+                params=self._params(),
                 timeout=(DEFAULT_TIMEOUT, PUSH_STALL_SECONDS),
             )
             self._response = response
@@ -530,13 +737,13 @@ class PushStream:
         ) as error:
             if self._cancelled:
                 # A response closed by cancel() surfaces as any of these while reading.
-                raise PushCancelled("The push was cancelled before it finished.") from None
+                raise self._stopped_error() from None
             raise self._explain_broken_stream(error) from None
         finally:
             if self._response is not None:
                 self._response.close()
         if self._cancelled:
-            raise PushCancelled("The push was cancelled before it finished.")
+            raise self._stopped_error()
         if failure is not None:
             raise failure
         if not confirmed:

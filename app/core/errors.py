@@ -1,13 +1,11 @@
 """Typed errors: each carries a plain-language explanation and the next step for the user.
 
 The engine reports most registry failures as free text (inside a push stream, or as the
-message of an HTTP 500 from `/auth`). `classify_engine_message` turns that text into the
-right error type, so every screen can explain it the same way.
+message of an HTTP 500 from `/auth`). `app.core.engine_errors.classify_engine_message` turns
+that text into the right error type, so every screen can explain it the same way.
 """
 
 from __future__ import annotations
-
-import re
 
 
 class DockpushError(Exception):
@@ -165,6 +163,17 @@ class ImageNotFound(DockpushError):
     next_step = "Pick the image again, or tag it under this name first."
 
 
+class PlatformContentMissing(DockpushError):
+    """A multi-platform image lacks, in the local store, the content of a platform the engine
+    was asked to push (the containerd image store keeps an index with only some platforms)."""
+
+    title = "Platform content missing locally"
+    next_step = (
+        "Fetch the missing platform's layers (`docker pull --platform OS/ARCH` of the image "
+        "from where it came), or push one platform that is present."
+    )
+
+
 class ManifestNotFound(DockpushError):
     """The registry has no such repository or tag."""
 
@@ -263,103 +272,6 @@ class DockerConfigBroken(DockpushError):
     next_step = "Fix or move the file named; logins saved by dockpush keep working."
 
 
-_REGISTRY_PATTERNS: list[tuple[re.Pattern[str], type[DockpushError], str]] = [
-    (
-        re.compile(r"server gave HTTP response to HTTPS client", re.I),
-        InsecureRegistry,
-        "The registry speaks plain HTTP, but the engine only talks HTTPS to registries it "
-        "does not list as insecure.",
-    ),
-    (
-        re.compile(r"x509:|certificate (signed by unknown|is not valid|has expired)|tls:", re.I),
-        CertificateProblem,
-        "The engine could not verify the registry's TLS certificate.",
-    ),
-    (
-        re.compile(r"incorrect username or password|status: 401|401 unauthorized", re.I),
-        AuthenticationFailed,
-        "The registry rejected the username and password.",
-    ),
-    (
-        re.compile(r"unauthorized: authentication required|no basic auth credentials", re.I),
-        AuthenticationRequired,
-        "The registry needs a login for this repository, and none was sent.",
-    ),
-    (
-        re.compile(r"denied|insufficient_scope|forbidden", re.I),
-        AccessDenied,
-        "The registry refused access to this repository for this login.",
-    ),
-    (
-        re.compile(r"toomanyrequests|too many requests|rate limit", re.I),
-        RateLimited,
-        "The registry refuses more requests from you for now.",
-    ),
-    (
-        re.compile(r"413|request entity too large", re.I),
-        RequestTooLarge,
-        "Something in front of the registry refused a request as too large (HTTP 413).",
-    ),
-    (
-        re.compile(r"blob upload unknown|BLOB_UPLOAD_UNKNOWN", re.I),
-        BlobUploadUnknown,
-        "The registry no longer knows an upload that was in progress.",
-    ),
-    (
-        re.compile(r"name invalid|NAME_INVALID|invalid reference format", re.I),
-        NameInvalid,
-        "The registry refused the repository name.",
-    ),
-    (
-        re.compile(r"manifest unknown|MANIFEST_UNKNOWN|name unknown|NAME_UNKNOWN", re.I),
-        ManifestNotFound,
-        "The registry has no such repository or tag.",
-    ),
-    (
-        re.compile(r"An image does not exist locally|tag does not exist|No such image", re.I),
-        ImageNotFound,
-        "There is no local image with that name and tag.",
-    ),
-    (
-        re.compile(
-            r"connection refused|no such host|i/o timeout|network is unreachable|"
-            r"connection reset|EOF$|context deadline exceeded|no route to host",
-            re.I,
-        ),
-        RegistryUnreachable,
-        "The registry did not answer.",
-    ),
-    (
-        re.compile(r"\b5\d\d\b|internal server error|bad gateway|service unavailable", re.I),
-        RegistryServerError,
-        "The registry answered with a server error.",
-    ),
-]
-
-
-# Podman reads registry settings from registries.conf and certificates from
-# /etc/containers/certs.d, not from the Docker engine's places.
-PODMAN_NEXT_STEPS: dict[type[DockpushError], str] = {
-    InsecureRegistry: (
-        "Either serve the registry over HTTPS, or mark it insecure for Podman: add "
-        '[[registry]] location = "HOST:PORT" insecure = true to /etc/containers/registries.conf '
-        "(rootless: ~/.config/containers/registries.conf), then restart `podman system service`."
-    ),
-    CertificateProblem: (
-        "Put the registry's CA certificate in /etc/containers/certs.d/<registry[:port]>/ca.crt "
-        "(rootless: ~/.config/containers/certs.d/...), or fix the certificate's name and dates."
-    ),
-}
-
-
-def classify_engine_message(message: str) -> DockpushError:
-    """Turn an engine or registry error text into the typed error that explains it."""
-    for pattern, error_type, explanation in _REGISTRY_PATTERNS:
-        if pattern.search(message):
-            return error_type(explanation, detail=message)
-    return PushFailed("The engine reported an error it did not explain further.", detail=message)
-
-
 class ContextNotFound(DockpushError):
     """A docker context named by an option, DOCKER_CONTEXT or config.json does not exist."""
 
@@ -375,3 +287,56 @@ class ContextUnreadable(DockpushError):
 
     title = "Docker context unreadable"
     next_step = "Recreate it: `docker context rm NAME` then `docker context create NAME ...`."
+
+
+class RegistryTLSFailed(DockpushError):
+    """TLS with the registry failed for a reason other than its certificate; never downgraded."""
+
+    title = "TLS with the registry failed"
+    next_step = (
+        "dockpush talks plain HTTP only to registries the engine treats as insecure (loopback and "
+        'its "insecure-registries"). Check the address and the network (a proxy or firewall '
+        "may be breaking TLS), then retry."
+    )
+
+
+class PlainHTTPRefused(DockpushError):
+    """The registry asked dockpush to continue over plain HTTP to a host the engine treats as
+    secure: a token realm or a redirect; credentials would travel in clear text."""
+
+    title = "Refused to continue over plain HTTP"
+    next_step = (
+        "The registry (or something in front of it) points to a plain-HTTP address. Ask its "
+        "operator to serve that address over HTTPS, or, if you trust the network, add the host to "
+        'the engine\'s "insecure-registries" and restart the engine.'
+    )
+
+
+class RegistryAnswerTooLarge(DockpushError):
+    """An answer was larger than dockpush reads (a manifest over 4 MiB, a huge JSON body)."""
+
+    title = "Answer from the registry too large"
+    next_step = (
+        "Real registries never send this much for a manifest or a token: check the registry "
+        "address, or whether a proxy in front of it answers instead."
+    )
+
+
+class RegistryAnswerTooSlow(DockpushError):
+    """An answer did not arrive completely within dockpush's deadline for one request."""
+
+    title = "Answer from the registry too slow"
+    next_step = (
+        "The registry, or the network to it, sends data too slowly. Retry; if it repeats, "
+        "check the link (VPN, proxy) or tell the registry's operator."
+    )
+
+
+class ConfigDigestMismatch(DockpushError):
+    """A config blob's bytes do not hash to the digest the manifest names for it."""
+
+    title = "The registry served another config"
+    next_step = (
+        "The registry, or something between it and dockpush, is not serving the blob it names: "
+        "do not trust this image; check the registry address and push again."
+    )

@@ -6,11 +6,27 @@ that holds a secret is ever passed in, so a saved log can be shared as it is.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+from platformdirs import user_state_dir
+
+from app.core.plaintext import printable
+from app.core.private_files import create_private_file, private_folder
+
+# Tries at a free name when the default one is taken (two saves in one second, or a planted
+# file or link there: it is left alone and the next name is used).
+_NAME_ATTEMPTS = 100
+
+
+def state_dir() -> Path:
+    """dockpush's state folder, where session logs go (DOCKPUSH_STATE_DIR overrides the
+    platform default, e.g. ~/.local/state/dockpush)."""
+    return Path(os.environ.get("DOCKPUSH_STATE_DIR") or user_state_dir("dockpush"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,24 +50,39 @@ class SessionLog:
         self.entries.append(LogEntry(at or datetime.now(), action, command, outcome))
 
     def render(self) -> str:
-        """The log as text: one block per entry."""
+        """The log as text: one block per entry, control characters made visible.
+
+        Entries quote references, user names and engine answers; shown with `cat`, an escape
+        sequence in one would act on the reader's terminal, and a newline could forge an entry.
+        """
         lines = ["# dockpush session log", ""]
         for entry in self.entries:
-            lines.append(f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.action}: {entry.outcome}")
+            action, outcome = printable(entry.action), printable(entry.outcome)
+            lines.append(f"{entry.at:%Y-%m-%d %H:%M:%S}  {action}: {outcome}")
             if entry.command:
-                lines.append(f"    $ {entry.command}")
+                lines.append(f"    $ {printable(entry.command)}")
         return "\n".join(lines) + "\n"
 
-    def save(self, path: Path) -> Path:
-        """Write atomically: a temporary file in the same folder, then a rename."""
-        path = path.expanduser().resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".dockpush-log-")
-        try:
-            with os.fdopen(handle, "w") as out:
-                out.write(self.render())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return path
+    def save(self, folder: Path | None = None, at: datetime | None = None) -> Path:
+        """Write the log to a new file `dockpush-session-<time>.log` in `folder` (default: the
+        state folder; either is made private) and return its full path. The file is created,
+        never overwritten and never reached through a link; only the user can read it."""
+        folder = (folder or state_dir()).expanduser().absolute()
+        stem = f"dockpush-session-{at or datetime.now():%Y%m%d-%H%M%S}"
+        text = self.render()
+        with private_folder(folder) as directory:
+            for attempt in range(_NAME_ATTEMPTS):
+                name = f"{stem}.log" if attempt == 0 else f"{stem}-{attempt + 1}.log"
+                try:
+                    handle = create_private_file(directory, name)
+                except FileExistsError:
+                    continue
+                try:
+                    with os.fdopen(handle, "w", encoding="utf-8") as out:
+                        out.write(text)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.unlink(name, dir_fd=directory)  # no half-written log left behind
+                    raise
+                return folder / name
+        raise FileExistsError(errno.EEXIST, "no free file name for the log", folder / stem)

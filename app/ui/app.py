@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -10,15 +12,19 @@ from pathlib import Path
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.content import Content
 from textual.screen import Screen
 
 from app.core.contexts import DEFAULT_CONTEXT, resolve_endpoint
 from app.core.credentials import CredentialStore, Login, registry_key
 from app.core.engine import Engine
+from app.core.plaintext import printable
 from app.core.reference import Reference
-from app.core.session_log import SessionLog
+from app.core.session_log import SessionLog, state_dir
+from app.ui.crash import crash_report
 from app.ui.messages import EngineConnected
 from app.ui.screens.logins import LoginCheck
+from app.ui.text import notify_plain
 from app.ui.workflow import Source, Workflow
 
 
@@ -86,9 +92,9 @@ class DockpushApp(App[None]):
         endpoint = engine.endpoint
         self.session_log.record(
             "switch engine",
-            f"docker --host {endpoint.host}"
+            shlex.join(["docker", "--host", endpoint.host])
             if endpoint.context == DEFAULT_CONTEXT
-            else f"docker --context {endpoint.context}",
+            else shlex.join(["docker", "--context", endpoint.context]),
             engine.product,
         )
         self.show_header()
@@ -99,11 +105,28 @@ class DockpushApp(App[None]):
             self.screen.engine_switched()
         if previous is not None:
             previous.close()
-        self.notify(f"Using the engine {engine.endpoint.label} ({engine.product}).")
+        notify_plain(self, f"Using the engine {engine.endpoint.label} ({engine.product}).")
 
     @on(EngineConnected)
     def _engine_connected(self, message: EngineConnected) -> None:
         self.show_header()
+
+    def _fatal_error(self) -> None:
+        """Exit after an unhandled exception, with a report that shows no local variables.
+
+        Replaces Textual's private App._fatal_error (textual is pinned to 8.2.8), which prints
+        every frame's locals; App._handle_exception has set return code 1, and `panic`
+        exits and restores the terminal."""
+        error = sys.exception() or self._exception
+        self.bell()
+        if error is None:  # App._handle_exception records it first; never fail on the way out
+            self.panic("dockpush stopped after an unexpected error.")
+        else:
+            self.panic(crash_report(error))
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        """The header's text: the sub-title names engines, registries and users from outside."""
+        return super().format_title(printable(title), printable(sub_title))
 
     def show_header(self, registry: str | None = None, user: str | None = None) -> None:
         """The header's second part: the engine in use and who pushes to the target."""
@@ -135,10 +158,13 @@ class DockpushApp(App[None]):
                 )
                 where = "saved in the system keyring" if outcome.saved else "for this session"
                 self.session_log.record(
-                    "log in", f"docker login {key} -u {outcome.login.username}", where
+                    "log in",
+                    shlex.join(["docker", "login", key, "-u", outcome.login.username]),
+                    where,
                 )
-                self.notify(
-                    f"Logged in to {outcome.login.registry} as {outcome.login.username} ({where})."
+                notify_plain(
+                    self,
+                    f"Logged in to {outcome.login.registry} as {outcome.login.username} ({where}).",
                 )
             if done is not None:
                 done(outcome)
@@ -187,14 +213,17 @@ class DockpushApp(App[None]):
         self.push_screen(HelpScreen(sections))
 
     def action_save_log(self) -> None:
-        """Save the session log (commands, digests, outcomes; no secrets) to a file."""
-        path = Path.cwd() / f"dockpush-session-{datetime.now():%Y%m%d-%H%M%S}.log"
+        """Save the session log (commands, digests, outcomes; no secrets) to a new private
+        file in the state folder, and say where (the full path)."""
         try:
-            saved = self.session_log.save(path)
+            saved = self.session_log.save()
         except OSError as error:
-            self.notify(f"Could not save the log: {error.strerror} ({path})", severity="error")
+            where = error.filename or state_dir()
+            notify_plain(
+                self, f"Could not save the log: {error.strerror} ({where})", severity="error"
+            )
             return
-        self.notify(f"Saved the session log to {saved}")
+        notify_plain(self, f"Saved the session log to {saved}")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The command palette (ctrl+p): Textual's commands plus dockpush's."""

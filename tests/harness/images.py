@@ -65,3 +65,17 @@ def import_untagged(client: docker.DockerClient, seed: str, size: int = 0) -> st
             start = line.index("sha256:")
             return line[start : start + 71]
     raise RuntimeError(f"docker import gave no image id: {result!r}")
+
+
+def build_labelled(client: docker.DockerClient, tag: str, label: str) -> str:
+    """A one-layer image with a `hostile` label: the label's text also shows in its history
+    (the LABEL step's CreatedBy), so any string can reach the app through an image."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        add_file(archive, "f.txt", tag.encode())
+        dockerfile = f'FROM scratch\nCOPY f.txt /f.txt\nLABEL hostile="{label}"\n'
+        add_file(archive, "Dockerfile", dockerfile.encode())
+    image, _logs = client.images.build(
+        fileobj=io.BytesIO(buffer.getvalue()), custom_context=True, tag=tag, rm=True
+    )
+    return image.id

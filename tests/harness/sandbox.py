@@ -377,9 +377,16 @@ def _engine_answers(tls: bool = False, host: str | None = None) -> bool:
     return True
 
 
-def start_engine() -> None:
-    """Start the sandbox engine again (after a test stopped it) and wait until it answers."""
-    _start_engine()
+# The process that runs the engine of each image store.
+ENGINE_PROCESSES = {"classic": "dockerd", "containerd": "dockerd-containerd"}
+
+
+def start_engine(store: str = "classic") -> None:
+    """Start the engine of `store` again (after a test stopped it) and wait until it answers."""
+    if store == "containerd":
+        _start_containerd_engine()
+    else:
+        _start_engine()
 
 
 def _dockerd_argv(
@@ -661,7 +668,8 @@ def _seed_multiplatform(client: object) -> None:
         if tag not in present:
             _log(f"seeding {tag} on the containerd-store engine")
             layout = build_index(seed_platforms(), seed)
-            client.api.load_image(layout_tarball(layout, tag, leave_out))  # type: ignore[attr-defined]
+            # The answer is a stream: read it to the end, so the image exists when `up` returns.
+            list(client.api.load_image(layout_tarball(layout, tag, leave_out)))  # type: ignore[attr-defined]
 
 
 def _seed_images() -> None:

@@ -3,7 +3,8 @@
 It forwards every connection to the registry byte for byte (so HTTP, auth and upload
 locations are the registry's own), but limits what goes *to* the registry to `rate`
 bytes per second, and while `hold()` is in force forwards nothing at all, as a registry
-behind a saturated or broken link would.
+behind a saturated or broken link would; `cut()` drops everything, as a registry that
+went down would (without stopping the shared sandbox registry).
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ class SlowProxy:
         return self
 
     def __exit__(self, *_exc: object) -> None:
+        self.cut()
+
+    def cut(self) -> None:
+        """Drop every connection and stop listening, as a registry that went down: what was
+        being sent breaks off and new connections are refused."""
         self._stopped.set()
         self._flowing.set()
         self._listener.close()
@@ -50,11 +56,19 @@ class SlowProxy:
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
         """Forward nothing until the block ends."""
-        self._flowing.clear()
+        self.pause()
         try:
             yield
         finally:
-            self._flowing.set()
+            self.resume()
+
+    def pause(self) -> None:
+        """Forward nothing from now on (connections stay open), until `resume()`."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        """Forward again after `pause()`."""
+        self._flowing.set()
 
     def _accept(self) -> None:
         while not self._stopped.is_set():

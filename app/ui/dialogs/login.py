@@ -15,7 +15,10 @@ from textual.worker import Worker, WorkerState
 
 from app.core.credentials import CredentialStore, Login, Secret, keyring_problem, registry_key
 from app.core.errors import DockpushError, KeyringUnavailable
+from app.core.plaintext import printable
+from app.ui.text import plain
 from app.ui.widgets.error_panel import error_text
+from app.ui.widgets.plain_input import PlainInput
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,13 @@ class LoginDialog(ModalScreen[LoginOutcome | None]):
         with Vertical():
             yield Label("Log in to a registry", classes="title")
             for field, label, kwargs in (
-                ("registry", "Registry", {"value": self.registry, "placeholder": "docker.io"}),
-                ("username", "User", {"value": self.username}),
+                # Prefilled from the docker config, which may hold anything: shown printable.
+                (
+                    "registry",
+                    "Registry",
+                    {"value": printable(self.registry), "placeholder": "docker.io"},
+                ),
+                ("username", "User", {"value": printable(self.username)}),
                 (
                     "password",
                     "Password",
@@ -64,7 +72,7 @@ class LoginDialog(ModalScreen[LoginOutcome | None]):
             ):
                 with Horizontal():
                     yield Label(label, classes="login-label")
-                    yield Input(id=field, **kwargs)
+                    yield PlainInput(id=field, **kwargs)
             yield Checkbox("Remember in the system keyring", value=True, id="remember")
             yield Static("", id="login-outcome")
             with Horizontal(id="login-buttons"):
@@ -108,7 +116,7 @@ class LoginDialog(ModalScreen[LoginOutcome | None]):
                 remember.value = False
                 remember.disabled = True
                 outcome.update(
-                    Text(
+                    plain(
                         f"No system keyring: {worker.result}. This login will last only for this "
                         "run. To keep logins, install and unlock a Secret Service (gnome-keyring, "
                         "KeePassXC) or set PYTHON_KEYRING_BACKEND to a backend such as an "
@@ -152,7 +160,7 @@ class LoginDialog(ModalScreen[LoginOutcome | None]):
         # The field is cleared at once so the password is not kept on screen or in the widget.
         password.value = ""
         self.query_one("#submit", Button).disabled = True
-        self.query_one("#login-outcome", Static).update(Text(f"Checking with {key}…"))
+        self.query_one("#login-outcome", Static).update(plain(f"Checking with {key}…"))
         remember = self.query_one("#remember", Checkbox).value and not self._keyring_problem
         self.check_and_save(login, remember)
 

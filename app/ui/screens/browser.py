@@ -16,11 +16,24 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from app.core.engine import Engine, ImageDetails, LayerInfo, LocalImage
 from app.core.errors import DockpushError
-from app.core.images import ImageRow, SortColumn, filter_rows, image_rows, sort_rows
+from app.core.images import (
+    ImageRow,
+    SortColumn,
+    filter_rows,
+    image_rows,
+    platforms_cell,
+    pushed_this_session,
+    registry_digests,
+    sort_rows,
+)
+from app.core.plaintext import printable
+from app.core.platforms import ImageManifests, SizeKind
 from app.core.units import human_size, relative_time
 from app.ui.messages import EngineEventsStopped, EngineImagesChanged
+from app.ui.text import notify_plain, plain
 from app.ui.widgets.error_panel import ErrorPanel
 from app.ui.widgets.image_table import Column, ImageTable
+from app.ui.widgets.plain_input import PlainInput
 from app.ui.widgets.stepper import Stepper
 from app.ui.workflow import Source
 
@@ -30,7 +43,8 @@ COLUMNS = [
     (SortColumn.TAG, "Tag"),
     (SortColumn.ID, "Image ID"),
     (SortColumn.CREATED, "Created"),
-    (SortColumn.SIZE, "Size"),
+    (SortColumn.PLATFORMS, "Platforms"),
+    (SortColumn.SIZE, "Size"),  # labelled with what the engine's sizes count, see _size_kind
 ]
 MAX_WIDTHS = {SortColumn.REPOSITORY: 64, SortColumn.TAG: 24}
 MARK = "●"
@@ -81,7 +95,7 @@ class ImageBrowserScreen(Screen[None]):
         yield Stepper(0)
         with Horizontal(id="browser-body"):
             with Vertical(id="browser-main"):
-                yield Input(placeholder="Filter by repository, tag or id  ( / )", id="filter")
+                yield PlainInput(placeholder="Filter by repository, tag or id  ( / )", id="filter")
                 yield Label("Loading images…", id="row-count")
                 yield ErrorPanel(id="engine-error")
                 yield Static(id="empty-state")
@@ -143,7 +157,9 @@ class ImageBrowserScreen(Screen[None]):
             if worker.group == "images":
                 self._show_engine_error(worker.error)
             elif worker.group == "details":
-                self.query_one("#detail", Static).update(f"Could not inspect: {worker.error}")
+                self.query_one("#detail", Static).update(
+                    plain(f"Could not inspect: {worker.error}")
+                )
             return
         if event.state is not WorkerState.SUCCESS:
             return
@@ -180,12 +196,14 @@ class ImageBrowserScreen(Screen[None]):
 
     @on(EngineImagesChanged)
     def _engine_changed(self, _event: EngineImagesChanged) -> None:
-        # Many events arrive together (a build tags and untags): reload once they settle.
-        if self._reload_timer is not None:
-            self._reload_timer.stop()
-        self._reload_timer = self.set_timer(RELOAD_DELAY, self._reload_now)
+        # Many events arrive together (a build tags and untags): one reload shortly after the
+        # first of them. Not restarted by each event, or a steady stream of them (a busy
+        # engine) would put the reload off for ever.
+        if self._reload_timer is None:
+            self._reload_timer = self.set_timer(RELOAD_DELAY, self._reload_now)
 
     def _reload_now(self) -> None:
+        self._reload_timer = None
         running = [w for w in self.workers if w.group == "images" and w.is_running]
         if running:
             self._reload_pending = True
@@ -195,7 +213,7 @@ class ImageBrowserScreen(Screen[None]):
     @on(EngineEventsStopped)
     def _events_stopped(self, event: EngineEventsStopped) -> None:
         self._events_stream = None
-        self.notify(f"{event.reason} Press r to reconnect.", severity="warning")
+        notify_plain(self, f"{event.reason} Press r to reconnect.", severity="warning")
 
     # -- the table -------------------------------------------------------------------------
 
@@ -203,6 +221,8 @@ class ImageBrowserScreen(Screen[None]):
         """Column widths from the widest cell of every row (so filtering never jitters)."""
         columns = []
         for index, (key, label) in enumerate(COLUMNS):
+            if key == SortColumn.SIZE:
+                label = str(self._size_kind()).capitalize()
             if key == self.sort_column:
                 label += " ▼" if self.sort_descending else " ▲"
             widest = max((len(cells[index]) for cells in self._cells.values()), default=0)
@@ -212,11 +232,15 @@ class ImageBrowserScreen(Screen[None]):
                     str(key),
                     label,
                     width,
-                    right=key == SortColumn.SIZE,
+                    right=key in (SortColumn.SIZE, SortColumn.PLATFORMS),
                     flexible=key == SortColumn.REPOSITORY,
                 )
             )
         self.query_one(ImageTable).set_columns(columns)
+
+    def _size_kind(self) -> SizeKind:
+        """What the Size column counts: one engine's images all report the same kind."""
+        return self.images[0].size_kind if self.images else SizeKind.UNPACKED
 
     def _rebuild_rows(self) -> None:
         """New data from the engine (or a toggle): format every row once, sort once."""
@@ -263,10 +287,11 @@ class ImageBrowserScreen(Screen[None]):
         )
         return (
             MARK if row.key in self.marked else " ",
-            row.repository,
-            row.tag,
-            row.image.short_id,
+            printable(row.repository),
+            printable(row.tag),
+            printable(row.image.short_id),
             created,
+            platforms_cell(row.image),
             human_size(row.image.size),
         )
 
@@ -287,7 +312,7 @@ class ImageBrowserScreen(Screen[None]):
         elif total == 0:
             empty.update("Only untagged images here. Press d to show them.")
         elif shown == 0:
-            empty.update(f"No tag matches {query!r}. Press escape to clear the filter.")
+            empty.update(plain(f"No tag matches {query!r}. Press escape to clear the filter."))
 
     def highlighted_row(self) -> ImageRow | None:
         """The row under the cursor, if any."""
@@ -315,25 +340,83 @@ class ImageBrowserScreen(Screen[None]):
         self.action_continue()
 
     def _show_details(self, row: ImageRow, details: ImageDetails, history: list[LayerInfo]) -> None:
+        # Every line quotes the engine (tags, platform, history), so each goes through plain().
+        image = row.image
         text = Text()
-        text.append(f"{row.reference}\n", style="bold")
-        text.append(f"ID        {details.id}\n")
-        text.append(f"Created   {details.created:%Y-%m-%d %H:%M:%S} UTC\n")
-        text.append(f"Platform  {details.os}/{details.architecture}\n")
-        text.append(f"Size      {human_size(details.size)} in {details.layer_count} layers\n")
+        text.append_text(plain(row.reference, style="bold"))
+        text.append("\nID        ")
+        text.append_text(plain(details.id))
+        text.append(f"\nCreated   {details.created:%Y-%m-%d %H:%M:%S} UTC\n")
+        # The same number and label as the list's Size column.
+        text.append(f"Size      {human_size(image.size)} {image.size_kind}")
+        text.append(f": {image.size_kind.explanation}\n", style="dim")
+        if image.manifests is not None and image.manifests.is_index:
+            text.append_text(self._platform_lines(image.manifests))
+        else:
+            text.append("Platform  ")
+            text.append_text(plain(f"{details.os}/{details.architecture}", limit=200))
+            text.append("  (single platform)\n", style="dim")
         text.append("\nTags\n", style="bold")
-        for tag in details.repo_tags or ("(none)",):
-            text.append(f"  {tag}\n")
-        text.append("\nPushed as (repo digests)\n", style="bold")
-        for digest in details.repo_digests or ("(never pushed from this engine)",):
-            text.append(f"  {digest}\n")
-        text.append("\nLayers (oldest first)\n", style="bold")
+        for tag in image.repo_tags or ("(none)",):
+            text.append_text(plain(f"  {tag}"))
+            text.append("\n")
+        text.append_text(self._digest_lines(image))
+        layers = f"{details.layer_count} layer{'s' * (details.layer_count != 1)}"
+        of = f" of {details.os}/{details.architecture}" if image.manifests else ""
+        text.append("\n")
+        text.append_text(plain(f"{layers}{of} (oldest first, each layer's unpacked size)", "bold"))
+        text.append("\n")
         for step in history:
             command = step.created_by.replace("/bin/sh -c #(nop) ", "").strip()
             size = human_size(step.size) if step.size else "-"
             text.append(f"  {size:>9}  ", style="bold" if step.size else "dim")
-            text.append(f"{command[:200]}\n", style="" if step.size else "dim")
+            text.append_text(plain(command, style="" if step.size else "dim", limit=200))
+            text.append("\n")
         self.query_one("#detail", Static).update(text)
+
+    @staticmethod
+    def _platform_lines(manifests: ImageManifests) -> Text:
+        """The platforms of an index, each present or missing, then its attestations apart."""
+        text = Text("Platforms ")
+        text.append_text(plain(manifests.summary()))
+        text.append("\n")
+        for entry in manifests.platforms:
+            text.append_text(plain(f"  {entry.platform or '?'!s:<16}", style="bold"))
+            text.append(f"{human_size(entry.content_size):>9}  ")
+            if entry.available:
+                text.append("here           ", style="green")
+            else:
+                text.append("missing locally", style="bold red")
+            text.append_text(plain(f"  {entry.digest[:19]}…", style="dim"))
+            text.append("\n")
+        if manifests.attestations:
+            text.append("Attestations (not platforms)\n")
+            for entry in manifests.attestations:
+                about = manifests.platform_of(entry.attests) if entry.attests else "?"
+                text.append_text(plain(f"  for {about:<14}"))
+                text.append(f"{human_size(entry.content_size):>9}  ")
+                text.append_text(plain(f"{entry.digest[:19]}…", style="dim"))
+                text.append("\n")
+        return text
+
+    def _digest_lines(self, image: LocalImage) -> Text:
+        """Repo digests that came from a registry, and this session's pushes; never the
+        containerd store's per-tag digests, which it records whether anything was pushed."""
+        text = Text("\nPushed or pulled as (registry digests)\n", style="bold")
+        pushed = self.app.workflow.pushed  # type: ignore[attr-defined]
+        digests = (*registry_digests(image), *pushed_this_session(image, pushed))
+        for digest in dict.fromkeys(digests):
+            text.append_text(plain(f"  {digest}"))
+            text.append("\n")
+        if not digests:
+            text.append("  (none recorded by this engine)\n")
+        if image.containerd_store:
+            text.append(
+                "  This store gives every tag a digest, pushed or not; dockpush's verify step "
+                "asks the registry.\n",
+                style="dim",
+            )
+        return text
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -386,9 +469,10 @@ class ImageBrowserScreen(Screen[None]):
             return
         rows = [r for r in self.all_rows if r.repository == row.repository]
         self._set_marks(rows, not all(r.key in self.marked for r in rows))
-        self.notify(
+        notify_plain(
+            self,
             f"{'Marked' if rows[0].key in self.marked else 'Unmarked'} {len(rows)} "
-            f"tags of {row.repository}."
+            f"tags of {row.repository}.",
         )
 
     def _set_marks(self, rows: list[ImageRow], marked: bool) -> None:
@@ -418,7 +502,9 @@ class ImageBrowserScreen(Screen[None]):
         """Show or hide untagged (dangling) images."""
         self.show_dangling = not self.show_dangling
         self._rebuild_rows()
-        self.notify("Showing untagged images" if self.show_dangling else "Untagged images hidden")
+        notify_plain(
+            self, "Showing untagged images" if self.show_dangling else "Untagged images hidden"
+        )
 
     def action_toggle_dates(self) -> None:
         """Switch Created between relative and full dates."""
@@ -462,6 +548,6 @@ class ImageBrowserScreen(Screen[None]):
         """Go to the tag form with the marked (or highlighted) images."""
         sources = self.selected_sources()
         if not sources:
-            self.notify("Pick a tagged image first (untagged ones need a tag to push).")
+            notify_plain(self, "Pick a tagged image first (untagged ones need a tag to push).")
             return
         self.app.start_tagging(sources)  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from textual.worker import Worker, WorkerState
 
 from app.core.contexts import EngineEndpoint, list_contexts
 from app.core.engine import Engine
+from app.ui.text import plain
 from app.ui.widgets.error_panel import ErrorPanel
 
 
@@ -83,18 +84,18 @@ class EnginesScreen(Screen[None]):
             )
             table.add_row(
                 Text("●", style="green") if current else "",
-                endpoint.context,
-                endpoint.host,
-                endpoint.transport,
-                endpoint.description,
+                plain(endpoint.context),
+                plain(endpoint.host),
+                plain(endpoint.transport),
+                plain(endpoint.description, limit=200),
                 key=endpoint.context,
             )
         note = Text()
         if engine is not None:
             note.append("In use: ", style="bold")
-            note.append(f"{engine.endpoint.label}, {engine.product}")
+            note.append_text(plain(f"{engine.endpoint.label}, {engine.product}"))
             if engine.endpoint.chosen_by:
-                note.append(f" (chosen by {engine.endpoint.chosen_by})")
+                note.append_text(plain(f" (chosen by {engine.endpoint.chosen_by})"))
             note.append("\n")
         note.append(
             "Enter switches this session only; `docker context use NAME` changes the default "
@@ -102,7 +103,8 @@ class EnginesScreen(Screen[None]):
             style="dim",
         )
         for problem in self.problems:
-            note.append(f"\n⚠ {problem}", style="yellow")
+            note.append("\n")
+            note.append_text(plain(f"⚠ {problem}", style="yellow", multiline=True))
         self.query_one("#engines-note", Static).update(note)
 
     @on(DataTable.RowSelected)
@@ -117,7 +119,7 @@ class EnginesScreen(Screen[None]):
             return
         endpoint = self.endpoints[table.cursor_row]
         self.query_one(ErrorPanel).show_error(None)
-        self.query_one("#engines-title", Label).update(f"Connecting to {endpoint.label}…")
+        self.query_one("#engines-title", Label).update(plain(f"Connecting to {endpoint.label}…"))
         self.connect(endpoint)
 
     def action_reload(self) -> None:

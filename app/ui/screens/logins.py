@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from app.core.credentials import CredentialStore, LoginSource, SavedLogin, registry_key
 from app.core.errors import AuthenticationFailed, DockpushError
+from app.ui.text import notify_plain, plain
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class SavedLoginsScreen(Screen[None]):
     def _worker_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state is WorkerState.ERROR:
-            self.notify(str(worker.error), severity="error")
+            notify_plain(self, str(worker.error), severity="error")
         elif event.state is WorkerState.SUCCESS and worker.group == "load":
             self.saved, self.problems = worker.result
             self._show()
@@ -99,7 +101,7 @@ class SavedLoginsScreen(Screen[None]):
             self.app.login_checks[result.registry] = result  # type: ignore[attr-defined]
             self._show()
             if result.state != "valid":
-                self.notify(f"{result.registry}: {result.detail}", severity="warning")
+                notify_plain(self, f"{result.registry}: {result.detail}", severity="warning")
 
     def _show(self) -> None:
         table = self.query_one(DataTable)
@@ -119,9 +121,9 @@ class SavedLoginsScreen(Screen[None]):
             check = checks.get(saved.registry)
             source = saved.source.value + (f" ({saved.detail})" if saved.detail else "")
             table.add_row(
-                saved.registry,
-                saved.username or "-",
-                source,
+                plain(saved.registry),
+                plain(saved.username or "-"),
+                plain(source),
                 check.mark() if check else Text("not checked", style="dim"),
                 key=saved.registry,
             )
@@ -137,7 +139,8 @@ class SavedLoginsScreen(Screen[None]):
             style="dim",
         )
         for problem in self.problems:
-            note.append(f"\n⚠ {problem}", style="yellow")
+            note.append("\n")
+            note.append_text(plain(f"⚠ {problem}", style="yellow", multiline=True))
         self.query_one("#logins-note", Static).update(note)
 
     def _highlighted(self) -> SavedLogin | None:
@@ -168,12 +171,12 @@ class SavedLoginsScreen(Screen[None]):
         if saved.source is LoginSource.KEYRING:
             self.forget(key)
         elif saved.source is LoginSource.SESSION:
-            self.notify(f"Forgot the session login for {key}.")
+            notify_plain(self, f"Forgot the session login for {key}.")
             self.load()
         else:
-            self.notify(
-                f"That login belongs to the docker CLI: run docker logout {key}.",
-                severity="warning",
+            logout = shlex.join(["docker", "logout", key])
+            notify_plain(
+                self, f"That login belongs to the docker CLI: run {logout}.", severity="warning"
             )
 
     @work(thread=True, group="forget", exit_on_error=False)
@@ -186,9 +189,11 @@ class SavedLoginsScreen(Screen[None]):
     def _forgotten(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "forget" and event.state is WorkerState.SUCCESS:
             self.app.login_checks.pop(event.worker.result, None)  # type: ignore[attr-defined]
-            self.notify(f"Forgot the login for {event.worker.result}.")
+            notify_plain(self, f"Forgot the login for {event.worker.result}.")
             self.app.session_log.record(  # type: ignore[attr-defined]
-                "forget login", f"docker logout {event.worker.result}", "removed from the keyring"
+                "forget login",
+                shlex.join(["docker", "logout", event.worker.result]),
+                "removed from the keyring",
             )
             self.load()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import shlex
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -29,27 +30,40 @@ from textual.widgets import (
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from app.core import engine as engine_module
+from app.core.credentials import Login
 from app.core.errors import (
     AccessDenied,
     AuthenticationFailed,
     AuthenticationRequired,
     DockpushError,
 )
+from app.core.platforms import Platform
 from app.core.preflight import TargetReport, registry_display, run_preflight
-from app.core.progress import PushProgress, PushResult, PushSnapshot, snapshot
+from app.core.progress import (
+    PushProgress,
+    PushResult,
+    PushSnapshot,
+    describe_overall,
+    describe_units,
+    snapshot,
+)
+from app.core.pushed_manifest import stated_layer_sizes
 from app.core.reference import Reference
-from app.core.units import human_duration, human_rate, human_size
+from app.core.registry import RegistryClient
+from app.core.units import human_duration, human_rate
 from app.ui.dialogs.confirm import ConfirmDialog
+from app.ui.text import notify_plain, plain
 from app.ui.widgets.checklist import checklist_text
 from app.ui.widgets.error_panel import ErrorPanel, error_text
-from app.ui.widgets.layer_row import LayerRow, bytes_text
+from app.ui.widgets.layer_row import LayerRow
 from app.ui.widgets.stepper import Stepper
 
 # At most 5 screen updates a second, however fast the engine streams: live to the eye, and
 # the app's CPU during a push (which competes with the engine's compression on small
 # machines) went from 0.19 s at 10 updates a second to 0.12 s for a 105 MB push.
 UPDATE_INTERVAL = 0.2
-# After this long without a progress line the screen says the push is stalled.
+# After this long without new bytes (a repeated progress line is not progress) the screen
+# says the push is stalled.
 STALL_NOTICE_SECONDS = 10
 # Real images have at most 127 layers (overlayfs); an engine that reports thousands gets
 # this many rows and a count of the rest, so the screen stays quick.
@@ -90,6 +104,7 @@ class PushScreen(Screen[None]):
         Binding("c", "copy_commands", "Copy commands"),
         Binding("g", "toggle_log", "Engine log"),
         Binding("b", "back_to_tags", "Back to tags"),
+        Binding("p", "choose_platform", "Platform to push", show=False),  # the pre-flight says so
     ]
 
     @dataclass
@@ -121,6 +136,8 @@ class PushScreen(Screen[None]):
         super().__init__()
         self.items = [QueueItem(target) for target in targets]
         self.reports: list[TargetReport] = []
+        # One platform to push alone (`docker push --platform`); None pushes the whole image.
+        self.platform: Platform | None = None
         self.phase = "preflight"
         self.current: int | None = None
         self._stream = None
@@ -148,7 +165,7 @@ class PushScreen(Screen[None]):
                 yield ProgressBar(total=100, show_eta=False, id="overall")
                 yield Label("", id="overall-stats")
                 yield Static(id="stall-notice")
-                yield Label("Sizes are the engine's uncompressed layer sizes.", id="size-note")
+                yield Label("", id="size-note")
                 yield Vertical(id="layers")
                 yield Label(id="more-layers")
             yield ErrorPanel(id="push-error")
@@ -162,7 +179,7 @@ class PushScreen(Screen[None]):
         queue = self.query_one("#queue", DataTable)
         queue.add_columns("Reference", "State", "Digest / why")
         for index, item in enumerate(self.items):
-            queue.add_row(str(item.target), item.state.value, "", key=str(index))
+            queue.add_row(plain(item.target), item.state.value, "", key=str(index))
         queue.display = len(self.items) > 1
         self.query_one("#push-progress").display = False
         self._show_title()
@@ -176,7 +193,7 @@ class PushScreen(Screen[None]):
         self.app.show_header(registry_display(item.target), self._login_user)  # type: ignore[attr-defined]
         text = Text()
         text.append(f"Push {item.target}", style="bold")
-        text.append(f"  to {registry_display(item.target)}{user}{count}")
+        text.append_text(plain(f"  to {registry_display(item.target)}{user}{count}"))
         self.query_one("#push-title", Static).update(text)
 
     # -- pre-flight ------------------------------------------------------------------------
@@ -193,7 +210,8 @@ class PushScreen(Screen[None]):
         for item in self.items:
             with contextlib.suppress(DockpushError):  # a missing image is a pre-flight item
                 self._layer_sizes[str(item.target)] = engine.layer_sizes(str(item.target))
-        return run_preflight(engine, [i.target for i in self.items], login_for, sources)
+        targets = [i.target for i in self.items]
+        return run_preflight(engine, targets, login_for, sources, self.platform)
 
     def _show_preflight(self, reports: list[TargetReport]) -> None:
         self.reports = reports
@@ -205,7 +223,8 @@ class PushScreen(Screen[None]):
             text.append_text(checklist_text(report.checks, width=14))
         text.append("\nBy hand this would be:\n", style="bold")
         for command in dict.fromkeys(c for r in reports for c in r.commands):
-            text.append(f"  $ {command}\n", style="dim")
+            text.append_text(plain(f"  $ {command}", style="dim"))
+            text.append("\n")
         if all(report.ready for report in reports):
             text.append("\nPress enter to push.", style="bold green")
         else:
@@ -224,12 +243,14 @@ class PushScreen(Screen[None]):
                 break
             target = self.items[index].target
             self.post_message(self.PushStarted(index))
-            progress = PushProgress()
+            progress = PushProgress(store=engine.image_store)
+            self.post_message(self.PushProgressed(index, snapshot(progress)))
             error: DockpushError | None = None
+            login: Login | None = None
             try:
-                known = self._layer_sizes.get(str(target))
-                progress.expected_sizes = known or engine.layer_sizes(str(target))
-                stream = engine.push(target, self.app.login_for(target.domain))  # type: ignore[attr-defined]
+                progress.expected_sizes = self._expected_sizes(engine, target)
+                login = self.app.login_for(target.domain)  # type: ignore[attr-defined]
+                stream = engine.push(target, login, self.platform)
                 self._stream = stream
                 last_post = 0.0
                 for event in stream:
@@ -237,6 +258,8 @@ class PushScreen(Screen[None]):
                     progress.apply(event, now)
                     if worker.is_cancelled:
                         stream.cancel()
+                    elif progress.quiet_seconds(now) >= engine_module.PUSH_STALL_SECONDS:
+                        stream.stop_stalled()  # lines keep coming, bytes do not
                     if now - last_post >= UPDATE_INTERVAL:
                         self.post_message(self.PushProgressed(index, snapshot(progress)))
                         last_post = now
@@ -244,10 +267,39 @@ class PushScreen(Screen[None]):
                 error = failure
             finally:
                 self._stream = None
+            if error is None and progress.result is not None:
+                self._read_back_layers(engine, target, login, progress)
             self.post_message(self.PushProgressed(index, snapshot(progress)))
             self.post_message(
                 self.PushFinished(index, progress.result if error is None else None, error)
             )
+
+    def _expected_sizes(self, engine: engine_module.Engine, target: Reference) -> dict[str, int]:
+        """The local image's layer sizes, of the one platform pushed if one was chosen (best
+        effort: the push reports its own totals)."""
+        if self.platform is None and str(target) in self._layer_sizes:
+            return self._layer_sizes[str(target)]
+        with contextlib.suppress(DockpushError):
+            return engine.layer_sizes(str(target), self.platform)
+        return {}
+
+    @staticmethod
+    def _read_back_layers(
+        engine: engine_module.Engine, target: Reference, login: Login | None, progress: PushProgress
+    ) -> None:
+        """Take the pushed manifest's layer sizes as the final total (best effort: the push
+        succeeded whatever this finds; verification checks the registry properly)."""
+        if progress.result is None:
+            return
+        client = RegistryClient(target.domain, login, engine.insecure_registries())
+        try:
+            progress.record_pushed_layers(
+                stated_layer_sizes(client, target.path, progress.result.digest)
+            )
+        except DockpushError:
+            pass
+        finally:
+            client.close()
 
     @on(PushStarted)
     def _push_started(self, message: PushStarted) -> None:
@@ -258,10 +310,11 @@ class PushScreen(Screen[None]):
         self._show_title()
         self.query_one("#layers").remove_children()
         self._layer_rows.clear()
-        self.query_one(RichLog).write(Text(f"— push {item.target} —", style="bold"))
+        self.query_one(RichLog).write(plain(f"— push {item.target} —", style="bold"))
         self._log_written = 0
         self.query_one(ErrorPanel).show_error(None)
         self.query_one("#push-outcome", Static).update("")
+        self.query_one("#size-note", Label).update("")
         self._last_progress_at = time.monotonic()
         if self._stall_timer is None:
             self._stall_timer = self.set_interval(1.0, self._check_stall)
@@ -287,7 +340,9 @@ class PushScreen(Screen[None]):
 
     @on(PushProgressed)
     def _push_progressed(self, message: PushProgressed) -> None:
-        self._last_progress_at = time.monotonic()
+        # Movement means new bytes or a layer's next phase, not another repeated line.
+        if message.snapshot.moved_at is not None:
+            self._last_progress_at = message.snapshot.moved_at
         self.items[message.index].snapshot = message.snapshot
         with self.app.batch_update():
             self._show_snapshot(message.snapshot)
@@ -306,20 +361,11 @@ class PushScreen(Screen[None]):
                 row = self._layer_rows[view.layer_id] = LayerRow(view.layer_id)
                 layers.mount(row)
             row.show(view)
-        total = snap.bytes_to_upload
+        total = max(snap.overall_total, 1)
         bar = self.query_one("#overall", ProgressBar)
-        bar.update(total=max(total, 1), progress=snap.bytes_done if total else 0)
-        skipped = f"{snap.layers_skipped} layers already in the registry"
-        if snap.bytes_skipped:
-            skipped += f" ({human_size(snap.bytes_skipped)} not sent)"
-        self.query_one("#overall-label", Label).update(
-            f"Uploading {bytes_text(snap.bytes_done, total)} "
-            f"in {len(snap.layers)} layers · {skipped}"
-            if snap.layers
-            # Podman's Docker API sends no layer lines at all, only the final digest.
-            else "This engine reports no per-layer progress, only the outcome; waiting for it…",
-            layout=False,
-        )
+        bar.update(total=total, progress=round(snap.fraction * total))
+        self.query_one("#overall-label", Label).update(describe_overall(snap), layout=False)
+        self.query_one("#size-note", Label).update(describe_units(snap), layout=False)
         rate = human_rate(snap.rate) if snap.rate else "-"
         self.query_one("#overall-stats", Label).update(
             f"elapsed {human_duration(snap.elapsed)} · {rate} · "
@@ -328,7 +374,7 @@ class PushScreen(Screen[None]):
         )
         log = self.query_one(RichLog)
         for line in snap.log[self._log_written :]:
-            log.write(line)
+            log.write(plain(line))  # the engine's own words
         self._log_written = len(snap.log)
         retrying = [v for v in snap.layers if v.phase.value == "Retrying"]
         if retrying:
@@ -362,7 +408,9 @@ class PushScreen(Screen[None]):
             if item.error
             else item.state.value
         )
-        self.app.session_log.record("push", f"docker push {item.target.familiar}", outcome)  # type: ignore[attr-defined]
+        self.app.session_log.record(  # type: ignore[attr-defined]
+            "push", shlex.join(["docker", "push", item.target.familiar]), outcome
+        )
         if all(i.state is not ItemState.PUSHING for i in self.items) and (
             self.current == len(self.items) - 1
             or self._cancelling
@@ -374,10 +422,11 @@ class PushScreen(Screen[None]):
         outcome = self.query_one("#push-outcome", Static)
         if item.state is ItemState.DONE and item.result is not None:
             outcome.update(
-                Text(
+                plain(
                     f"Pushed {item.target}\ndigest {item.result.digest}\n"
                     f"manifest size {item.result.size} bytes",
                     style="bold green",
+                    multiline=True,
                 )
             )
         elif item.state is ItemState.CANCELLED:
@@ -400,13 +449,15 @@ class PushScreen(Screen[None]):
         done = [i for i in self.items if i.state is ItemState.DONE]
         failed = [i for i in self.items if i.state in (ItemState.FAILED, ItemState.CANCELLED)]
         if done and not failed:
-            self.app.notify(f"Pushed {len(done)} reference{'s' if len(done) != 1 else ''}.")
+            notify_plain(self.app, f"Pushed {len(done)} reference{'s' if len(done) != 1 else ''}.")
             hint = Text("\nPress enter to verify what the registry now holds.", style="bold")
             outcome = self.query_one("#push-outcome", Static)
             outcome.update(Text.assemble(Text(str(outcome.render())), hint))  # type: ignore[arg-type]
         elif failed:
-            self.app.notify(
-                f"{len(failed)} of {len(self.items)} pushes did not finish.", severity="error"
+            notify_plain(
+                self.app,
+                f"{len(failed)} of {len(self.items)} pushes did not finish.",
+                severity="error",
             )
         failed_login = [i for i in failed if isinstance(i.error, LOGIN_ERRORS)]
         if failed_login and len(failed_login) == len(failed):
@@ -417,7 +468,7 @@ class PushScreen(Screen[None]):
         queue = self.query_one("#queue", DataTable)
         queue.update_cell(str(index), queue.ordered_columns[1].key, item.state.value)
         why = item.result.digest if item.result else (item.error.title if item.error else "")
-        queue.update_cell(str(index), queue.ordered_columns[2].key, why)
+        queue.update_cell(str(index), queue.ordered_columns[2].key, plain(why))
 
     # -- worker routing --------------------------------------------------------------------
 
@@ -452,6 +503,20 @@ class PushScreen(Screen[None]):
             self.run_preflight_check()
             return
         self._start([index for index in range(len(self.items))])
+
+    def action_choose_platform(self) -> None:
+        """p: cycle between the whole index and each platform that could be pushed alone."""
+        if self.phase != "preflight" or self._busy("preflight") or not self.reports:
+            return
+        choices = [None, *dict.fromkeys(p for r in self.reports for p in r.platforms)]
+        if len(choices) == 1:
+            why = self.reports[0].platform_note or "every image here has a single platform"
+            notify_plain(self, f"Pushing one platform is not offered: {why}.")
+            return
+        position = choices.index(self.platform) if self.platform in choices else 0
+        self.platform = choices[(position + 1) % len(choices)]
+        self.query_one("#preflight", Static).update("Checking before the push…")
+        self.run_preflight_check()
 
     def _start(self, indexes: list[int]) -> None:
         self.phase = "pushing"
@@ -531,16 +596,16 @@ class PushScreen(Screen[None]):
         commands = list(dict.fromkeys(c for r in self.reports for c in r.commands))
         if commands:
             self.app.copy_to_clipboard("\n".join(commands))
-            self.notify("Copied the docker commands.")
+            notify_plain(self, "Copied the docker commands.")
 
     def action_back_to_tags(self) -> None:
         """Back to the tag form, with what was typed there (not while pushing)."""
         if self._busy("push"):
-            self.notify("Cancel the push first (esc).", severity="warning")
+            notify_plain(self, "Cancel the push first (esc).", severity="warning")
             return
         sources = self.app.workflow.sources  # type: ignore[attr-defined]
         if not sources:
-            self.notify("These references were not tagged here; nothing to go back to.")
+            notify_plain(self, "These references were not tagged here; nothing to go back to.")
             return
         from app.ui.screens.tag_form import TagFormScreen
 

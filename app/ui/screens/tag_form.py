@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,6 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from app.core.credentials import CredentialStore, registry_key
 from app.core.engine import LocalImage
+from app.core.plaintext import printable
 from app.core.reference import DEFAULT_DOMAIN
 from app.core.tagging import (
     FieldProblem,
@@ -27,7 +30,9 @@ from app.core.tagging import (
     split_tags,
     suggest_tags,
 )
+from app.ui.text import notify_plain, plain
 from app.ui.widgets.error_panel import ErrorPanel
+from app.ui.widgets.plain_input import PlainInput
 from app.ui.widgets.stepper import Stepper
 from app.ui.workflow import Source
 
@@ -36,7 +41,7 @@ FIELDS = ("registry", "namespace", "repository", "tags")
 
 def tag_command(planned: PlannedTag) -> str:
     """The docker CLI command that makes this tag."""
-    return f"docker tag {planned.source} {planned.target.familiar}"
+    return shlex.join(["docker", "tag", planned.source, planned.target.familiar])
 
 
 class TagFormScreen(Screen[None]):
@@ -60,7 +65,7 @@ class TagFormScreen(Screen[None]):
         yield Stepper(1)
         with VerticalScroll(id="tag-form"):
             names = ", ".join(source.reference for source in self.sources)
-            yield Label(f"Publish {names} as:", id="tag-sources")
+            yield Label(plain(f"Publish {names} as:"), id="tag-sources")
             for field, label, placeholder in (
                 ("registry", "Registry", "docker.io, ghcr.io, registry.example.com:5000"),
                 ("namespace", "Namespace", "your user or organisation"),
@@ -75,12 +80,12 @@ class TagFormScreen(Screen[None]):
                 with Horizontal(classes="form-row"):
                     yield Label(label, classes="form-label")
                     with Vertical(classes="form-field"):
-                        yield Input(placeholder=placeholder, id=field)
+                        yield PlainInput(placeholder=placeholder, id=field)
                         yield Label("", id=f"{field}-problem", classes="field-problem")
             with Horizontal(id="tag-choices"):
                 yield Label("Quick tags:", classes="form-label")
                 for tag in self._suggestions():
-                    yield Button(tag, classes="tag-choice", name=tag)
+                    yield Button(plain(tag), classes="tag-choice", name=tag)
             yield Static(id="preview")
             yield ErrorPanel(id="tag-error")
             with Horizontal(id="tag-buttons"):
@@ -104,14 +109,18 @@ class TagFormScreen(Screen[None]):
             {key: login.username for key, login in self.app.workflow.logins.items()}
         )  # type: ignore[attr-defined]
         registry = self.query_one("#registry", Input)
-        registry.suggester = SuggestFromList(sorted(self._saved_users), case_sensitive=False)
+        # Suggestions are drawn in the box: registry keys from the docker config, shown printable.
+        registry.suggester = SuggestFromList(
+            sorted(printable(key) for key in self._saved_users), case_sensitive=False
+        )
         kept = self.app.workflow.tag_fields  # type: ignore[attr-defined]
         if kept is not None:
             self._fill(kept)
         else:
             self._filling = True
             registry.value = DEFAULT_DOMAIN
-            self.query_one("#namespace", Input).value = self._saved_users.get(DEFAULT_DOMAIN, "")
+            saved_user = self._saved_users.get(DEFAULT_DOMAIN, "")
+            self.query_one("#namespace", Input).value = printable(saved_user)
             if len(self.sources) == 1:
                 source = self.sources[0]
                 repository = default_repository(source.repository)
@@ -173,7 +182,7 @@ class TagFormScreen(Screen[None]):
         user = self._saved_users.get(registry_key(registry or DEFAULT_DOMAIN))
         if user and not namespace.value:
             self._filling = True
-            namespace.value = user
+            namespace.value = printable(user)  # a user name from the docker config
             self._filling = False
 
     def _fill(self, fields: TagFields) -> None:
@@ -219,7 +228,7 @@ class TagFormScreen(Screen[None]):
         for field in FIELDS:
             messages = [p.message for p in problems if p.field == field]
             label = self.query_one(f"#{field}-problem", Label)
-            label.update("\n".join(messages))
+            label.update(plain("\n".join(messages), multiline=True))  # they quote what was typed
             label.set_class(bool(messages), "-visible")
             self.query_one(f"#{field}", Input).set_class(bool(messages), "-invalid")
 
@@ -262,7 +271,7 @@ class TagFormScreen(Screen[None]):
     def action_apply(self) -> None:
         """Create the tags in the engine."""
         if not self.plan:
-            self.notify("Fix the fields marked in red first.", severity="warning")
+            notify_plain(self, "Fix the fields marked in red first.", severity="warning")
             return
         self.query_one(ErrorPanel).show_error(None)
         self.query_one("#apply", Button).disabled = True
@@ -271,7 +280,7 @@ class TagFormScreen(Screen[None]):
     def _applied(self, plan: list[PlannedTag]) -> None:
         for planned in plan:
             self.app.session_log.record("tag", tag_command(planned), "created")  # type: ignore[attr-defined]
-        self.notify(f"Tagged {len(plan)} reference{'s' if len(plan) != 1 else ''}.")
+        notify_plain(self, f"Tagged {len(plan)} reference{'s' if len(plan) != 1 else ''}.")
         self.app.finish_tagging([planned.target for planned in plan])  # type: ignore[attr-defined]
 
     @on(Button.Pressed, "#cancel")

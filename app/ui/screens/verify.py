@@ -11,15 +11,26 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
+from app.core.checks import Outcome
 from app.core.reference import InvalidReference, Reference, parse_docker_ref
-from app.core.verify import VerificationReport, verify
-from app.ui.widgets.checklist import checklist_text
+from app.core.verify import Verdict, VerificationReport, verify
+from app.ui.text import notify_plain, plain
+from app.ui.widgets.checklist import checklist_text, platforms_text
 from app.ui.widgets.error_panel import ErrorPanel
+from app.ui.widgets.plain_input import PlainInput
 from app.ui.widgets.stepper import Stepper
+
+VERDICT_STYLES = {
+    Verdict.VERIFIED: "bold green",
+    Verdict.NOT_VERIFIED: "bold red",
+    Verdict.UNCONFIRMED: "bold yellow",
+}
+UNSETTLED = (Outcome.FAILED, Outcome.UNKNOWN)
 
 
 class VerifyScreen(Screen[None]):
-    """Runs the six checks per reference and shows each passed, failed or not applicable."""
+    """Runs the six checks per reference and shows each passed, failed, unknown or not
+    applicable, and for a multi-platform image the result per platform and attestation."""
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -40,7 +51,7 @@ class VerifyScreen(Screen[None]):
         with VerticalScroll(id="verify-body"):
             with Horizontal(id="verify-input-row"):
                 yield Label("Reference", classes="form-label")
-                yield Input(
+                yield PlainInput(
                     placeholder="registry/repository:tag to verify  ( / )", id="verify-reference"
                 )
                 yield Button("Verify", id="verify-button")
@@ -78,29 +89,44 @@ class VerifyScreen(Screen[None]):
     def _show(self, reports: list[VerificationReport]) -> None:
         self.reports = reports
         for report in reports:
-            failed = [c.name for c in report.checks if c.outcome.value == "failed"]
-            outcome = "verified" if report.passed else f"not verified ({', '.join(failed)})"
+            open_checks = [c.name for c in report.checks if c.outcome in UNSETTLED]
+            outcome = report.verdict.value.lower()
+            if open_checks:
+                outcome += f" ({', '.join(open_checks)})"
             self.app.session_log.record("verify", "", f"{report.target}: {outcome}")  # type: ignore[attr-defined]
         text = Text()
         for report in reports:
-            verdict = "VERIFIED" if report.passed else "NOT VERIFIED"
-            text.append(f"{verdict}  ", style="bold green" if report.passed else "bold red")
+            text.append(f"{report.verdict}  ", style=VERDICT_STYLES[report.verdict])
             text.append(f"{report.target}\n", style="bold")
             text.append_text(checklist_text(report.checks))
+            if len(report.platforms) > 1:
+                text.append("\n   per platform\n", style="bold")
+                text.append_text(platforms_text(report.platforms))
             if report.pinned:
-                text.append(f"\n  pinned: {report.pinned}\n", style="bold")
+                text.append_text(
+                    plain(f"\n  pinned: {report.pinned}", style="bold", multiline=True)
+                )
+                text.append("\n")
             if report.hub_url:
-                text.append(f"  on Docker Hub: {report.hub_url}\n")
+                text.append_text(plain(f"  on Docker Hub: {report.hub_url}"))
+                text.append("\n")
             text.append("\n")
         text.append(
             "y copies the pinned reference · v verifies again · / another reference", style="dim"
         )
         self.query_one("#verify-results", Static).update(text)
-        failed = sum(1 for r in reports if not r.passed)
+        failed = sum(1 for r in reports if r.verdict is Verdict.NOT_VERIFIED)
+        unconfirmed = sum(1 for r in reports if r.verdict is Verdict.UNCONFIRMED)
         if failed:
-            self.notify(f"{failed} reference(s) not verified.", severity="error")
+            notify_plain(self, f"{failed} reference(s) not verified.", severity="error")
+        elif unconfirmed:
+            notify_plain(
+                self,
+                f"{unconfirmed} reference(s) not confirmed: nothing to compare the digest with.",
+                severity="warning",
+            )
         else:
-            self.notify("The registry holds exactly what was pushed.")
+            notify_plain(self, "The registry holds exactly what was pushed.")
 
     def action_verify_again(self) -> None:
         """Run the checks again."""
@@ -115,7 +141,7 @@ class VerifyScreen(Screen[None]):
         try:
             target = parse_docker_ref(text)
         except InvalidReference as error:
-            problem.update(str(error))
+            problem.update(plain(str(error)))  # it quotes what was typed
             problem.add_class("-visible")
             return
         problem.remove_class("-visible")
@@ -131,7 +157,7 @@ class VerifyScreen(Screen[None]):
         pinned = [r.pinned for r in self.reports if r.pinned]
         if pinned:
             self.app.copy_to_clipboard("\n".join(pinned))
-            self.notify(f"Copied {pinned[0]}")
+            notify_plain(self, f"Copied {pinned[0]}")
 
     def action_back(self) -> None:
         """Back to the image browser."""

@@ -6,21 +6,23 @@ from rich.text import Text
 from textual.widgets import Static
 
 from app.core.errors import DockpushError
+from app.ui.text import plain
 
 
 def error_text(error: BaseException) -> Text:
     """The words for an error, never a traceback."""
+    # Explanations and details quote engine and registry messages, paths and references.
     text = Text()
     if isinstance(error, DockpushError):
-        text.append(f"{error.title}\n", style="bold")
-        text.append(f"{error.explanation}\n")
+        text.append_text(plain(f"{error.title}\n", "bold", multiline=True))
+        text.append_text(plain(f"{error.explanation}\n", multiline=True))
         text.append("What to do: ", style="bold")
-        text.append(f"{error.next_step}\n")
+        text.append_text(plain(f"{error.next_step}\n", multiline=True))
         if error.detail:
-            text.append(f"Engine said: {error.detail}", style="dim")
+            text.append_text(plain(f"Engine said: {error.detail}", "dim", multiline=True))
     else:
         text.append("Unexpected problem\n", style="bold")
-        text.append(f"{type(error).__name__}: {error}\n")
+        text.append_text(plain(f"{type(error).__name__}: {error}\n", multiline=True))
         text.append("What to do: please report this; the app keeps running.")
     return text
 

@@ -12,6 +12,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
+from app.core.plaintext import printable
 from app.core.progress import LayerView, Phase
 from app.core.units import human_duration, human_rate, human_size
 
@@ -23,6 +24,7 @@ PHASE_STYLES = {
     Phase.MOUNTED: "layer-row--skipped",
     Phase.RETRYING: "layer-row--retrying",
     Phase.FAILED: "layer-row--failed",
+    Phase.UNAVAILABLE: "layer-row--failed",
 }
 
 
@@ -34,7 +36,7 @@ def bytes_text(done: int, total: int | None) -> str:
 
 
 def _cell(text: str, width: int, style: Style | str = "", justify: str = "left") -> Text:
-    cell = Text(text, style=style, no_wrap=True)
+    cell = Text(printable(text), style=style, no_wrap=True)  # ids and phases come from the engine
     cell.truncate(width, overflow="ellipsis")
     cell.align(justify, width)  # type: ignore[arg-type]
     return cell
@@ -43,7 +45,9 @@ def _cell(text: str, width: int, style: Style | str = "", justify: str = "left")
 def speed_text(view: LayerView) -> str:
     """Rate and time left while pushing; the longest wait while retrying."""
     if view.phase is Phase.PUSHING and view.rate > 0:
-        return f"{human_rate(view.rate)} {human_duration(view.eta_seconds)}"
+        # The time left only when the rate means something (the fold decides); never absurd.
+        left = "" if view.eta_seconds is None else f" {human_duration(view.eta_seconds)}"
+        return f"{human_rate(view.rate)}{left}"
     if view.phase is Phase.RETRYING:
         return f"gives up in ≤{human_duration(view.longest_wait_left)}"
     return ""
@@ -77,7 +81,9 @@ class LayerRow(Widget):
     """
 
     def __init__(self, layer_id: str) -> None:
-        super().__init__(id=f"layer-{layer_id}")
+        # No DOM id from `layer_id`: the engine names layers, and a name that is not an
+        # identifier (a hostile engine's "[/]") would make Textual raise.
+        super().__init__()
         self.layer_id = layer_id
         self.view: LayerView | None = None
 

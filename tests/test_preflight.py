@@ -1,0 +1,252 @@
+"""What the pre-flight says a push sends, on both engines, and pushing one platform of an index."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import datetime
+
+import docker
+import docker.errors
+import pytest
+from textual.widgets import Static
+
+from app.core.checks import Outcome
+from app.core.engine import Engine
+from app.core.errors import DockpushError, InsecureRegistry
+from app.core.platforms import Platform
+from app.core.preflight import PUSHES, TargetReport, _login, _registry, run_preflight
+from app.core.reference import Reference, parse_normalized
+from app.core.registry import InsecureRegistries, RegistryClient, RegistryProbe
+from app.ui.app import DockpushApp
+from app.ui.screens.push import ItemState, PushScreen
+from tests.harness.hostile_registry import HostileRegistry
+from tests.harness.sandbox import SandboxInfo
+from tests.multiplatform import (
+    MISSING_PLATFORM,
+    LoadedIndex,
+    LoadedIndexes,
+    loaded_indexes,
+    registry_manifest,
+)
+from tests.ui import open_push_screen, push_and_wait, settle, wait_until
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+AMD64 = Platform("linux", "amd64")
+
+
+@pytest.fixture
+def indexes(containerd_engine_client: docker.DockerClient, unique: str) -> Iterator[LoadedIndexes]:
+    """A complete and an incomplete index of this test's own on the containerd-store engine."""
+    with loaded_indexes(containerd_engine_client, unique) as loaded:
+        yield loaded
+
+
+def _removing(client: docker.DockerClient) -> Iterator[list[str]]:
+    created: list[str] = []
+    yield created
+    for reference in created:
+        with contextlib.suppress(docker.errors.APIError):
+            client.api.remove_image(reference)
+
+
+@pytest.fixture
+def remove_on_containerd(containerd_engine_client: docker.DockerClient) -> Iterator[list[str]]:
+    """Tags a test makes on the containerd-store engine, removed when it ends."""
+    yield from _removing(containerd_engine_client)
+
+
+@pytest.fixture
+def remove_on_classic(classic_engine_client: docker.DockerClient) -> Iterator[list[str]]:
+    """Tags a test makes on the classic-store engine, removed when it ends."""
+    yield from _removing(classic_engine_client)
+
+
+def _tag_for_registry(
+    client: docker.DockerClient, index: LoadedIndex, registry: str, remove: list[str]
+) -> Reference:
+    target = parse_normalized(f"{registry}/{index.repository}:1")
+    client.api.tag(index.reference, target.name, target.tag)
+    remove.append(str(target))
+    return target
+
+
+def _preflight(target: Reference, platform: Platform | None = None) -> TargetReport:
+    engine = Engine.connect()
+    try:
+        (report,) = run_preflight(engine, [target], lambda _domain: None, None, platform)
+    finally:
+        engine.close()
+    return report
+
+
+def _what_is_pushed(report: TargetReport):
+    return next(check for check in report.checks if check.name == PUSHES)
+
+
+def test_whole_index_is_described(
+    indexes: LoadedIndexes, sandbox: SandboxInfo, containerd_engine_client, remove_on_containerd
+) -> None:
+    target = _tag_for_registry(
+        containerd_engine_client, indexes.full, sandbox.open_registry, remove_on_containerd
+    )
+    report = _preflight(target)
+    assert report.ready
+    check = _what_is_pushed(report)
+    assert check.outcome is Outcome.INFO
+    assert f"the whole index: 2 platforms (linux/amd64, {MISSING_PLATFORM})" in check.detail
+    assert "2 attestations" in check.detail
+    assert set(report.platforms) == {AMD64, Platform.parse(MISSING_PLATFORM)}
+    assert "p pushes one platform only" in check.fix
+
+
+def test_missing_platform_content_stops_the_preflight(
+    indexes: LoadedIndexes, sandbox: SandboxInfo, containerd_engine_client, remove_on_containerd
+) -> None:
+    target = _tag_for_registry(
+        containerd_engine_client, indexes.incomplete, sandbox.open_registry, remove_on_containerd
+    )
+    report = _preflight(target)
+    assert not report.ready
+    check = _what_is_pushed(report)
+    assert check.outcome is Outcome.FAILED
+    assert f"the content of {MISSING_PLATFORM} is not in the local store" in check.detail
+    assert f"docker pull --platform {MISSING_PLATFORM} " in check.fix
+    assert "push only a platform that is here (linux/amd64)" in check.fix
+    # Only the platform that is here can go alone.
+    assert report.platforms == (AMD64,)
+    # Choosing it makes the pre-flight pass, and says what is then left out.
+    alone = _preflight(target, AMD64)
+    assert alone.ready
+    detail = _what_is_pushed(alone).detail
+    assert "only linux/amd64, as a single-platform image" in detail
+    assert "the index, its 1 other platform and its 2 attestations are not pushed" in detail
+    assert "docker push --platform linux/amd64 " in alone.commands[-1]
+    missing = _preflight(target, Platform.parse(MISSING_PLATFORM))
+    assert not missing.ready
+    assert "lacks its content locally" in _what_is_pushed(missing).detail
+
+
+def _preflight_text(screen: PushScreen) -> str:
+    return str(screen.query_one("#preflight", Static).render())
+
+
+async def test_push_screen_stops_on_an_incomplete_index_then_pushes_one_platform(
+    indexes: LoadedIndexes, sandbox: SandboxInfo, containerd_engine_client, remove_on_containerd
+) -> None:
+    target = _tag_for_registry(
+        containerd_engine_client, indexes.incomplete, sandbox.open_registry, remove_on_containerd
+    )
+    app = DockpushApp()
+    async with app.run_test(size=(140, 50)) as pilot:
+        screen = await open_push_screen(pilot, [target])
+        await settle(app, pilot)
+        assert not all(report.ready for report in screen.reports)
+        assert "is not in the local store" in _preflight_text(screen)
+        # Enter only checks again: the push never starts.
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert screen.phase == "preflight" and screen.items[0].state is ItemState.WAITING
+        assert registry_manifest(sandbox.open_registry, target.path, "1")[0] == 404
+
+        await pilot.press("p")
+        await wait_until(pilot, lambda: "only linux/amd64" in _preflight_text(screen), 20)
+        assert screen.platform == AMD64
+        assert all(report.ready for report in screen.reports)
+        assert "are not pushed" in _preflight_text(screen)
+        await push_and_wait(pilot, screen)
+        item = screen.items[0]
+        assert item.state is ItemState.DONE and item.result is not None
+
+    status, manifest, digest = registry_manifest(sandbox.open_registry, target.path, "1")
+    assert status == 200
+    # A single-platform manifest, the local amd64 one, not the index.
+    assert manifest["mediaType"] == OCI_MANIFEST and "manifests" not in manifest
+    assert digest == indexes.incomplete.layout.manifests["linux/amd64"] == item.result.digest
+
+
+async def test_classic_engine_says_why_no_platform_choice(
+    classic_engine_client: docker.DockerClient,
+    sandbox: SandboxInfo,
+    unique: str,
+    remove_on_classic: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    target = parse_normalized(f"{sandbox.open_registry}/mp-test/classic-{unique}:1")
+    classic_engine_client.api.tag("dockpush-demo/tiny:1.0", target.name, target.tag)
+    remove_on_classic.append(str(target))
+    app = DockpushApp()
+    notes: list[str] = []
+    async with app.run_test(size=(140, 50)) as pilot:
+        shown = app.notify
+
+        def notify(message: str, **options: object) -> None:
+            notes.append(message)
+            shown(message, **options)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(app, "notify", notify)
+        screen = await open_push_screen(pilot, [target])
+        await settle(app, pilot)
+        report = screen.reports[0]
+        assert report.ready and report.platforms == ()
+        check = _what_is_pushed(report)
+        assert check.outcome is Outcome.PASSED
+        assert "one platform: linux/amd64" in check.detail
+        assert "API 1.41" in check.detail and "1.46" in check.detail
+        await pilot.press("p")
+        await settle(app, pilot)
+        assert screen.platform is None
+        assert notes and "API 1.41" in notes[-1] and "1.46" in notes[-1]
+
+
+# -- review of #16: the Login and Registry checks for a plain-HTTP registry ------------------
+
+
+def _probe(address: str, insecure: InsecureRegistries) -> RegistryProbe | DockpushError:
+    client = RegistryClient(address, None, insecure)
+    try:
+        return client.probe()
+    except DockpushError as error:
+        return error
+    finally:
+        client.close()
+
+
+def test_plain_http_registry_the_engine_does_not_list(sandbox: SandboxInfo) -> None:
+    """M3: the Login check said "no login saved … the push needs one" for a registry that
+    never answered; 127.0.0.2 stands for a host outside the engine's insecure list."""
+    secure = InsecureRegistries(networks=(), names=frozenset())
+    engine = Engine.connect()
+    try:
+        with HostileRegistry(host="127.0.0.2") as registry:
+            probe = _probe(registry.address, secure)
+            target = parse_normalized(f"{registry.address}/app:1")
+            login = _login(engine, None, probe, datetime.now())
+            where = _registry(engine, probe, target, secure)
+    finally:
+        engine.close()
+    assert isinstance(probe, InsecureRegistry)
+    assert login.outcome is Outcome.NOT_APPLICABLE, login
+    assert login.detail == "not checked: the registry did not answer over HTTPS"
+    assert where.outcome is Outcome.FAILED and "plain HTTP" in where.detail
+    assert where.fix == InsecureRegistry.next_step  # a Docker engine: the daemon.json advice
+
+
+def test_plain_http_registry_the_engine_lists_as_insecure(sandbox: SandboxInfo) -> None:
+    """M3: the engine lists the host as insecure, so plain HTTP is how the push goes: a pass,
+    not advice to add what is already there."""
+    engine = Engine.connect()
+    try:
+        with HostileRegistry(host="127.0.0.2") as registry:
+            listed = InsecureRegistries(networks=(), names=frozenset({registry.address}))
+            probe = _probe(registry.address, listed)
+            target = parse_normalized(f"{registry.address}/app:1")
+            login = _login(engine, None, probe, datetime.now())
+            where = _registry(engine, probe, target, listed)
+    finally:
+        engine.close()
+    assert isinstance(probe, RegistryProbe) and probe.plain_http
+    assert login.outcome is Outcome.PASSED
+    assert where.outcome is Outcome.PASSED, where
+    assert where.detail == "answers over plain HTTP; the engine lists it as insecure"

@@ -213,3 +213,21 @@ def test_a_real_413_is_request_too_large(message: str) -> None:
 )
 def test_status_codes_only_count_as_statuses(message: str, expected: type) -> None:
     assert type(classify_engine_message(message)) is expected
+
+
+# The containerd store's error when the registry stops in the middle of a blob upload
+# (28.5.2, registry stopped mid-push; seen with both endings, which depend on timing).
+_UPLOAD_CUT = (
+    'failed to copy: failed to do request: Put "http://127.0.0.1:47501/v2/rec/closed-x1795976658'
+    "/blobs/uploads/905d9a3c-99e6-4412-b947-3dadafb92c83?_state=SIkNZ&digest=sha256%3A6b4778aee"
+    '9997ba7b43e7259da9ff0301a0c493014d052b109eee078d61e04f6": readfrom tcp 127.0.0.1:59698->'
+    "127.0.0.1:47501: write tcp 127.0.0.1:59698->127.0.0.1:47501: {ending}"
+)
+
+
+@pytest.mark.parametrize(
+    "ending", ["write: connection reset by peer", "use of closed network connection"]
+)
+def test_registry_stopped_mid_upload_is_unreachable(ending: str) -> None:
+    message = _UPLOAD_CUT.format(ending=ending)
+    assert isinstance(classify_engine_message(message), RegistryUnreachable), message

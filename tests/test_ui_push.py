@@ -151,7 +151,10 @@ async def test_registry_stopped_mid_push_fails_clearly_then_retry_succeeds(
     remove_afterwards,
 ) -> None:
     reference = f"{sandbox.open_registry}/ui/cut-{unique}:1"
-    build_image(engine_client, reference, [30_000_000, 2_000_000], unique)
+    # The containerd store uploads the compressed blobs it kept from the build at loopback
+    # speed: 30 MB were gone before the registry could be stopped (seen in CI).
+    big = [150_000_000, 150_000_000] if image_store == "containerd" else [30_000_000]
+    build_image(engine_client, reference, [*big, 2_000_000], unique)
     remove_afterwards.append(reference)
     app = DockpushApp()
     try:

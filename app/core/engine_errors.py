@@ -164,8 +164,8 @@ CATALOGUE: tuple[EngineErrorKind, ...] = (
     _kind(
         r"\bconnection refused\b|\bno such host\b|\bi/o timeout\b|\bnetwork is unreachable\b|"
         r"\bconnection reset\b|\bcontext deadline exceeded\b|\bno route to host\b|"
-        + standalone("EOF")
-        + "$",
+        # containerd's upload to a registry that stopped mid-blob (28.5.2):
+        r"\buse of closed network connection\b|" + standalone("EOF") + "$",
         RegistryUnreachable,
         "The registry did not answer.",
     ),

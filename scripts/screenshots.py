@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 import os  # noqa: E402
 
 import docker  # noqa: E402
+from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Input  # noqa: E402
 
 from app.core.progress import Phase  # noqa: E402
@@ -35,6 +36,27 @@ from tests.ui import settle, wait_for_layer_phase, wait_for_screen, wait_until  
 
 OUT = ROOT / "screenshots"
 SIZE = (120, 36)
+
+
+async def filter_browser(app: DockpushApp, pilot: Pilot, query: str) -> None:
+    """Wait for the image list, then filter it to `query` as a person types it."""
+    browser = await wait_for_screen(pilot, ImageBrowserScreen)
+    await wait_until(pilot, lambda: bool(browser.all_rows))
+    await pilot.press("slash", *query, "enter")
+    await settle(app, pilot, 0.5)
+
+
+async def fill_tag_form(
+    app: DockpushApp, pilot: Pilot, registry: str, namespace: str, tags: str
+) -> None:
+    """Open the tag form on the highlighted image and fill in the destination."""
+    await pilot.press("enter")
+    form = await wait_for_screen(pilot, TagFormScreen)
+    await settle(app, pilot)
+    form.query_one("#registry", Input).value = registry
+    form.query_one("#namespace", Input).value = namespace
+    form.query_one("#tags", Input).value = tags
+    await settle(app, pilot)
 
 
 class Shots:
@@ -69,18 +91,9 @@ async def tour(shots: Shots) -> None:
         shots.take(app, name)
 
     async with app.run_test(size=SIZE) as pilot:
-        browser = await wait_for_screen(pilot, ImageBrowserScreen)
-        await wait_until(pilot, lambda: bool(browser.all_rows))
-        await pilot.press("slash", *"demo/webapp", "enter")
-        await settle(app, pilot, 0.3)
+        await filter_browser(app, pilot, "demo/webapp")
         shot("browser")
-        await pilot.press("enter")
-        form = await wait_for_screen(pilot, TagFormScreen)
-        await settle(app, pilot)
-        form.query_one("#registry", Input).value = registry
-        form.query_one("#namespace", Input).value = namespace
-        form.query_one("#tags", Input).value = "1.4.2 latest"
-        await settle(app, pilot)
+        await fill_tag_form(app, pilot, registry, namespace, "1.4.2 latest")
         shot("tag-form")
         await pilot.press("ctrl+s")
         push = await wait_for_screen(pilot, PushScreen, timeout=30)
@@ -150,18 +163,9 @@ async def multiplatform_tour(shots: Shots) -> None:
     client = docker.from_env()
     app = DockpushApp()
     async with app.run_test(size=SIZE) as pilot:
-        browser = await wait_for_screen(pilot, ImageBrowserScreen)
-        await wait_until(pilot, lambda: bool(browser.all_rows))
-        await pilot.press("slash", *"multiplatform", "enter")
-        await settle(app, pilot, 0.5)
+        await filter_browser(app, pilot, "multiplatform")
         shots.take(app, "multiplatform-browser")
-        await pilot.press("enter")
-        form = await wait_for_screen(pilot, TagFormScreen)
-        await settle(app, pilot)
-        form.query_one("#registry", Input).value = registry
-        form.query_one("#namespace", Input).value = namespace
-        form.query_one("#tags", Input).value = "1.0"
-        await settle(app, pilot)
+        await fill_tag_form(app, pilot, registry, namespace, "1.0")
         await pilot.press("ctrl+s")
         push = await wait_for_screen(pilot, PushScreen, timeout=30)
         await wait_until(pilot, lambda: all(r.ready for r in push.reports), timeout=30)

@@ -37,7 +37,7 @@ WAIT = 30.0  # seconds any one expected screen may take before the run fails
 SETTLE = 0.3  # seconds between timed keys, as between a person's keystrokes
 PROFILE_ENV = "DOCKPUSH_LATENCY_PROFILE"
 CTRL_Q, CTRL_S, ENTER, ESCAPE, BACKSPACE = b"\x11", b"\x13", b"\r", b"\x1b", b"\x7f"
-DOWN = b"\x1b[B"
+DOWN, UP = b"\x1b[B", b"\x1b[A"
 HOME, KILL_LINE, END = b"\x01", b"\x0b", b"\x1b[F"  # Input: to the start, delete to the end
 FIRST_ROW = b"\x1b[H"  # the Home key
 
@@ -436,6 +436,95 @@ class BrowserScenario:
             term.press(ESCAPE)
             term.wait_for(lambda t: t.count() is not None, "the browser again")
             term.idle()
+
+
+# -- under an event storm ----------------------------------------------------------------
+
+
+STORM_ROWS_MOVED_OVER = 20  # rows the cursor goes down and up over, all on screen
+# Another process makes the storm, on 4 threads as fast as the engine goes: `count` tags
+# `prefix`/zNNNN:v1 over the given image ids.
+STORM = """
+import sys, docker
+from concurrent.futures import ThreadPoolExecutor
+prefix, count, ids = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+client = docker.from_env(timeout=600)
+def tag(i):
+    client.api.tag(ids[i % len(ids)], f"{prefix}/z{i:04d}", "v1")
+with ThreadPoolExecutor(4) as pool:
+    list(pool.map(tag, range(count)))
+"""
+
+
+@dataclass
+class StormScenario:
+    """Highlight moves (detail pane shown) over the rows `prefix`/nNNNN:v1 while another
+    process tags `count` more images `prefix`/zNNNN:v1; then how long the list takes to be
+    exact: the count of `prefix`/ rows on screen equal to the engine's."""
+
+    prefix: str
+    listed: int
+    count: int
+    image_ids: list[str]
+    engine_count: Callable[[], int]
+    max_moves: int = 400
+    moves: list[float] = field(default_factory=list)
+    storm_seconds: float = 0.0
+    settled: float = 0.0
+
+    def run(self, env: dict[str, str]) -> StormScenario:
+        """The whole scenario in one app process."""
+        rows = BrowserScenario(self.prefix, 10_000, lambda _: "")  # reads rows nNNNN
+        with Terminal(app_argv(), env) as term:
+            term.wait_for(table_populated, "populated table", 120)
+            term.idle()
+            term.press(b"/")
+            term.idle()
+            term.paste(f"{self.prefix}/")
+            term.wait_for(_shows_count(self.listed), f"{self.listed} rows of {self.prefix}", 120)
+            term.press(ENTER)
+            term.idle()
+            term.press(FIRST_ROW)
+            term.idle()
+            rows.moves = 0
+            rows._highlight_moves(term)  # the first row's details, and the cursor's colour
+            storm = subprocess.Popen(
+                [sys.executable, "-c", STORM, self.prefix, str(self.count), *self.image_ids],
+                env=env,
+                stderr=subprocess.PIPE,
+            )
+            started = time.perf_counter()
+            try:
+                self._moves(term, rows, storm)
+                storm.wait(timeout=600)
+            finally:
+                if storm.poll() is None:
+                    storm.kill()
+            ended = time.perf_counter()
+            self.storm_seconds = ended - started
+            if storm.returncode:
+                raise RuntimeError(f"the storm failed: {storm.stderr.read().decode()[-2000:]}")
+            expected = self.engine_count()
+            self.settled = term.wait_for(_shows_count(expected), f"{expected} rows", 60) - ended
+        return self
+
+    def _moves(self, term: Terminal, rows: BrowserScenario, storm: subprocess.Popen) -> None:
+        """Down and up again over the first rows (on screen) until the storm ends."""
+        current, step = 0, 1
+        while storm.poll() is None and len(self.moves) < self.max_moves:
+            if not 0 <= current + step < STORM_ROWS_MOVED_OVER:
+                step = -step
+            target = current + step
+            pressed = term.press(DOWN if step > 0 else UP)
+            self.moves.append(
+                term.wait_for(
+                    lambda t, row=target: rows._cursor_row(t) == row, f"cursor on {target}"
+                )
+                - pressed
+            )
+            term.wait_for(lambda t, row=target: rows._detail_row(t) == row, f"details of {target}")
+            current = target
+            term.idle(0.1)
 
 
 # -- profiling wrapper -------------------------------------------------------------------

@@ -21,6 +21,7 @@ from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Input  # noqa: E402
 
 from app.core.progress import Phase  # noqa: E402
+from app.core.push_queue import Stage  # noqa: E402
 from app.core.registry import RegistryClient  # noqa: E402
 from app.ui.app import DockpushApp  # noqa: E402
 from app.ui.dialogs.login import LoginDialog  # noqa: E402
@@ -113,7 +114,7 @@ async def tour(shots: Shots) -> None:
         await pilot.press("enter")
         await wait_for_layer_phase(pilot, push, Phase.PUSHING, timeout=60)
         shot("push-progress")
-        await wait_until(pilot, lambda: push.phase == "done", timeout=120)
+        await wait_until(pilot, lambda: push.stage is Stage.DONE, timeout=120)
         await settle(app, pilot)
         shot("push-done")
         await pilot.press("enter")
@@ -123,7 +124,7 @@ async def tour(shots: Shots) -> None:
         shot("verify-passed")
         # Someone deletes a layer blob in the registry: verification must notice.
         target = verify.targets[0]
-        login_client = RegistryClient(registry, app.login_for(registry))
+        login_client = RegistryClient(registry, app.session.login_for(registry))
         manifest = login_client.manifest(target.path, target.tag or "latest")
         login_client.delete_blob(target.path, manifest.body["layers"][1]["digest"])
         login_client.close()
@@ -172,7 +173,7 @@ async def multiplatform_tour(shots: Shots) -> None:
         await settle(app, pilot)
         shots.take(app, "multiplatform-preflight")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: push.phase == "done", timeout=120)
+        await wait_until(pilot, lambda: push.stage is Stage.DONE, timeout=120)
         await pilot.press("enter")
         verify = await wait_for_screen(pilot, VerifyScreen)
         await wait_until(pilot, lambda: bool(verify.reports), timeout=30)

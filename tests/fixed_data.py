@@ -14,16 +14,20 @@ from app.core.checks import Check, Outcome
 from app.core.contexts import EngineEndpoint, TLSMaterial
 from app.core.credentials import LoginSource, SavedLogin
 from app.core.engine import ImageDetails, LayerInfo, LocalImage
+from app.core.login_check import LoginCheck, LoginState
 from app.core.preflight import TargetReport
 from app.core.progress import PushEvent, PushProgress, snapshot
 from app.core.reference import parse_normalized
+from app.core.steps import LoginNeed, StepStates
 from app.core.verify import VerificationReport
 from app.ui.screens.browser import ImageBrowserScreen
 from app.ui.screens.engines import EnginesScreen
-from app.ui.screens.logins import LoginCheck, SavedLoginsScreen
+from app.ui.screens.logins import SavedLoginsScreen
 from app.ui.screens.push import PushScreen
 from app.ui.screens.tag_form import TagFormScreen
 from app.ui.screens.verify import VerifyScreen
+from app.ui.session import Session
+from app.ui.widgets.stepper import Stepper
 from app.ui.workflow import Source
 from tests.replay import recording
 
@@ -92,8 +96,13 @@ class FixedBrowser(ImageBrowserScreen):
 class FixedTagForm(TagFormScreen):
     """The tag form for the fixed webapp image."""
 
-    def __init__(self) -> None:
-        super().__init__([Source("webapp:1.4.2", _id(1), "webapp", IMAGES[0].repo_tags)])
+    def __init__(self, session: Session) -> None:
+        super().__init__(session, [Source("webapp:1.4.2", _id(1), "webapp", IMAGES[0].repo_tags)])
+
+    def on_mount(self) -> None:
+        """As after the browser chose the image."""
+        self.session.workflow.steps = StepStates().selected()
+        super().on_mount()
 
     def load_images(self) -> None:  # type: ignore[override]
         """The fixed image list."""
@@ -118,6 +127,7 @@ PREFLIGHT = [
             "docker login registry.example.com:5000 -u ci-bot",
             "docker push registry.example.com:5000/team/webapp:1.4.2",
         ),
+        login=LoginNeed.ACCEPTED,  # as the Login check says: the stepper ticks Log in
     )
 ]
 
@@ -125,30 +135,33 @@ PREFLIGHT = [
 class FixedPush(PushScreen):
     """The push screen fed the recorded 'first' stream instead of a live push."""
 
-    def __init__(self, upto: float | None) -> None:
-        super().__init__([TARGET])
+    def __init__(self, session: Session, upto: float | None) -> None:
+        super().__init__(session, [TARGET])
         self.upto = upto
 
     def run_preflight_check(self) -> None:  # type: ignore[override]
-        """The fixed pre-flight."""
+        """The fixed pre-flight, after the images were chosen and tagged."""
+        self.session.workflow.steps = StepStates().selected().tagged()
         self._login_user = "ci-bot"
         self.call_after_refresh(self._show_preflight, PREFLIGHT)
 
     def replay(self) -> None:
-        """Show the recorded stream up to `upto` of its events (None: all of it)."""
+        """Press enter: the push replays the recorded stream."""
+        self.action_go()
+
+    def run_queue(self, run: int, *_: object) -> None:  # type: ignore[override]
+        """The recorded stream up to `upto` of its events (None: all of it), posted as the
+        push worker posts a live one."""
         lines = recording("first")
         progress = PushProgress()
         count = len(lines) if self.upto is None else int(len(lines) * self.upto)
         for seconds, line in lines[:count]:
             progress.apply(PushEvent.from_json(line), seconds)
-        self.post_message(self.PushStarted(0))
-        self.post_message(self.PushProgressed(0, snapshot(progress)))
+        self.post_message(self.PushStarted(run, 0))
+        self.post_message(self.PushProgressed(run, 0, snapshot(progress)))
         if self.upto is None:
-            self.post_message(self.PushFinished(0, progress.result, None))
-        else:
-            self.phase = "pushing"
-            self.query_one("#preflight").display = False
-            self.query_one("#push-progress").display = True
+            self.post_message(self.PushFinished(run, 0, snapshot(progress), progress.result, None))
+            self.post_message(self.PushRunEnded(run, None))
 
 
 def verification(passed: bool) -> VerificationReport:
@@ -178,12 +191,15 @@ def verification(passed: bool) -> VerificationReport:
 class FixedVerify(VerifyScreen):
     """The verification screen with a fixed report."""
 
-    def __init__(self, passed: bool) -> None:
-        super().__init__([TARGET])
+    def __init__(self, session: Session, passed: bool) -> None:
+        super().__init__(session, [TARGET])
         self.passed_fixed = passed
 
     def run_verification(self, targets: object) -> None:  # type: ignore[override]
-        """The fixed report."""
+        """The fixed report, after the image was chosen, tagged, logged in for and pushed."""
+        steps = StepStates().selected().tagged().login_checked([LoginNeed.ACCEPTED]).pushed()
+        self.session.workflow.steps = steps
+        self.query_one(Stepper).show(steps)
         self.call_after_refresh(self._show, [verification(self.passed_fixed)])
 
 
@@ -197,11 +213,11 @@ class FixedLogins(SavedLoginsScreen):
             SavedLogin("ghcr.io", "octocat", LoginSource.STORE, "secretservice"),
             SavedLogin("registry.example.com:5000", "ci-bot", LoginSource.CONFIG),
         ]
-        self.app.login_checks.update(
-            {  # type: ignore[attr-defined]
-                "docker.io": LoginCheck("docker.io", "valid", "", WHEN),
+        self.session.login_checks.update(
+            {
+                "docker.io": LoginCheck("docker.io", LoginState.VALID, "", WHEN),
                 "registry.example.com:5000": LoginCheck(
-                    "registry.example.com:5000", "rejected", "", WHEN
+                    "registry.example.com:5000", LoginState.REJECTED, "", WHEN
                 ),
             }
         )

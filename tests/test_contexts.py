@@ -149,6 +149,17 @@ def test_context_tls_material_and_skip_verify(tmp_path: Path) -> None:
     assert skipped.tls is not None and not skipped.tls.verify and skipped.tls.ca is None
 
 
+def test_context_with_odd_metadata_is_still_listed(tmp_path: Path) -> None:
+    _write_context(tmp_path, "odd", "tcp://10.0.0.3:2375")
+    meta_file = tmp_path / "contexts" / "meta" / context_id("odd") / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    meta["Metadata"] = "not an object"
+    meta_file.write_text(json.dumps(meta))
+    endpoints, problems = list_contexts(env={"DOCKER_CONFIG": str(tmp_path)})
+    assert [(e.context, e.description) for e in endpoints][1:] == [("odd", "")]
+    assert problems == []
+
+
 def test_missing_context_is_named(tmp_path: Path) -> None:
     with pytest.raises(ContextNotFound) as raised:
         resolve_endpoint(env={"DOCKER_CONFIG": str(tmp_path), "DOCKER_CONTEXT": "nowhere"})
@@ -172,9 +183,25 @@ def test_broken_context_is_explained_and_the_others_still_listed(tmp_path: Path)
     assert len(problems) == 2 and any("broken" in p for p in problems)
 
 
-def test_broken_config_json_falls_back_to_the_default_engine(tmp_path: Path) -> None:
-    (tmp_path / "config.json").write_text("{broken")
+@pytest.mark.parametrize(
+    "content", ["{broken", "[]", '{"currentContext": 5}', '{"currentContext": ["one"]}', None]
+)
+def test_broken_config_json_falls_back_to_the_default_engine(
+    tmp_path: Path, content: str | None
+) -> None:
+    _write_context(tmp_path, "one", "tcp://10.0.0.1:2375")
+    if content is None:
+        (tmp_path / "config.json").mkdir()  # unreadable as a file
+    else:
+        (tmp_path / "config.json").write_text(content)
     assert resolve_endpoint(env={"DOCKER_CONFIG": str(tmp_path)}).context == "default"
+
+
+def test_current_context_is_used_when_only_other_entries_are_broken(tmp_path: Path) -> None:
+    _write_context(tmp_path, "one", "tcp://10.0.0.1:2375")
+    config = {"currentContext": "one", "auths": ["wrong"], "credsStore": 3}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    assert resolve_endpoint(env={"DOCKER_CONFIG": str(tmp_path)}).host == "tcp://10.0.0.1:2375"
 
 
 # -- contexts made by the real docker CLI, on the sandbox's engines ---------------------------

@@ -1,4 +1,8 @@
-"""Credentials: the real Secret Service, the real docker CLI's logins, broken configs."""
+"""Credentials: the real Secret Service, the real docker CLI's logins, broken configs.
+
+The docker config reader (app/core/docker_config.py) is tested here too, on real files in the
+test's own DOCKER_CONFIG and with the real docker-credential-secretservice helper.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ import pickle
 import shutil
 import stat
 import subprocess
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import keyring
@@ -19,14 +24,16 @@ import pytest
 from app.core.credentials import (
     CredentialStore,
     Login,
+    LoginProblem,
     LoginSource,
-    Secret,
     config_dir,
     keyring_problem,
-    registry_key,
 )
+from app.core.docker_config import read_docker_config
 from app.core.engine import Engine
-from app.core.errors import KeyringUnavailable
+from app.core.errors import DockerConfigBroken, KeyringUnavailable
+from app.core.reference import registry_key
+from app.core.secret import Secret
 from tests.harness.sandbox import SandboxInfo
 
 
@@ -39,6 +46,10 @@ def no_secret_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     yield
     monkeypatch.undo()
     keyring.core.init_backend()
+
+
+def _explanations(problems: list[LoginProblem]) -> list[str]:
+    return [problem.error.explanation for problem in problems]
 
 
 def _docker(
@@ -98,7 +109,7 @@ def test_keyring_save_load_list_forget(secret_service: None, unique: str) -> Non
     assert source is LoginSource.KEYRING and login.username == "alice"
     assert login.secret.reveal() == f"pw-{unique}"
     assert keyring.get_password(f"dockpush:{registry}", "alice") == f"pw-{unique}"
-    assert [s.registry for s in store.list_saved()] == [registry]
+    assert [s.registry for s in store.list_saved().logins] == [registry]
     index = (Path(store._index_file())).read_text()
     assert f"pw-{unique}" not in index
     assert store.forget(registry)
@@ -128,7 +139,8 @@ def test_login_made_by_docker_cli_in_auths(
     assert found[0].username == sandbox.user
     assert "Succeeded" in Engine.connect().check_login(found[0])
     listed = CredentialStore().list_saved()
-    assert [(s.registry, s.username, s.source) for s in listed] == [
+    assert not listed.problems
+    assert [(s.registry, s.username, s.source) for s in listed.logins] == [
         (sandbox.auth_registry, sandbox.user, LoginSource.CONFIG)
     ]
 
@@ -149,7 +161,7 @@ def test_login_made_by_docker_cli_through_secretservice_helper(
         found = CredentialStore().load(sandbox.auth_registry)
         assert found is not None and found[1] is LoginSource.STORE
         assert "Succeeded" in Engine.connect().check_login(found[0])
-        listed = {s.registry: s for s in CredentialStore().list_saved()}
+        listed = {s.registry: s for s in CredentialStore().list_saved().logins}
         assert listed[sandbox.auth_registry].source is LoginSource.STORE
     finally:
         _docker(["logout", sandbox.auth_registry], "", sandbox, isolated_config)
@@ -189,8 +201,9 @@ def test_broken_docker_config_is_explained_and_the_rest_works(
     (isolated_config / "config.json").write_text(content)
     store = CredentialStore()
     assert store.load("r.example") is None
-    assert any(words in problem for problem in store.problems), store.problems
-    store.list_saved()  # never raises
+    assert any(words in problem for problem in _explanations(store.problems)), store.problems
+    listed = CredentialStore().list_saved()  # never raises, and says what is broken
+    assert any(words in problem for problem in _explanations(listed.problems))
 
 
 def test_missing_keyring_is_said_plainly(no_secret_service: None) -> None:
@@ -277,9 +290,10 @@ def test_helper_name_that_is_not_bare_is_refused_and_never_run(
     (isolated_config / "config.json").write_text(json.dumps(config))
     store = CredentialStore()
     assert store.load("r.example") is None
-    store.list_saved()
+    listed = store.list_saved()
     assert not marker.exists()
-    assert any("not a bare program name" in problem for problem in store.problems)
+    assert any("not a bare program name" in problem for problem in _explanations(store.problems))
+    assert any("not a bare program name" in p for p in _explanations(listed.problems))
 
 
 def test_helper_is_looked_up_only_in_absolute_path_entries(
@@ -293,7 +307,7 @@ def test_helper_is_looked_up_only_in_absolute_path_entries(
     store = CredentialStore()
     assert store.load("r.example") is None
     assert not marker.exists()
-    assert any("not installed" in problem for problem in store.problems)
+    assert any("not installed" in problem for problem in _explanations(store.problems))
 
 
 def test_failing_helper_output_never_reaches_the_error(
@@ -308,9 +322,10 @@ def test_failing_helper_output_never_reaches_the_error(
     (isolated_config / "config.json").write_text(json.dumps({"credsStore": "leaky"}))
     store = CredentialStore()
     assert store.load("r.example") is None
-    store.list_saved()
-    assert store.problems and all("hunter2" not in problem for problem in store.problems)
-    assert any("exit status 3" in problem for problem in store.problems), store.problems
+    problems = _explanations(store.problems) + _explanations(store.list_saved().problems)
+    shown = [str(p.error) + p.error.next_step for p in store.list_saved().problems]
+    assert problems and all("hunter2" not in problem for problem in problems + shown)
+    assert any("exit status 3" in problem for problem in problems), problems
 
 
 def test_helper_without_the_login_falls_through_to_auths(
@@ -325,3 +340,125 @@ def test_helper_without_the_login_falls_through_to_auths(
     found = store.load(registry)
     assert found is not None and found[1] is LoginSource.CONFIG, store.problems
     assert found[0].username == "from-auths" and not store.problems
+
+
+# -- the docker config reader: what is broken is said, with what to do ----------------------
+
+# Base64 of a marker: a message quoting the file would show it.
+_QUOTED = base64.b64encode(b"quoted-marker:pw").decode()
+
+
+@pytest.mark.parametrize(
+    ("write", "words"),
+    [
+        (lambda path: path.mkdir(), "could not be read (Is a directory)"),
+        (lambda path: path.write_bytes(b'{"auths": {}}\xff\xfe'), "not UTF-8"),
+        (
+            lambda path: path.write_text(f'{{"auths": {{"r.example": {{"auth": "{_QUOTED}"}}}},'),
+            "not valid JSON (Expecting property name enclosed in double quotes at line 1",
+        ),
+        (lambda path: path.write_text("[]"), "holds a list, not a JSON object"),
+        (lambda path: path.write_text("null"), "holds null, not a JSON object"),
+        (lambda path: path.write_text('{"auths": ["r.example"]}'), '"auths" is a list'),
+        (lambda path: path.write_text('{"credHelpers": "pass"}'), '"credHelpers" is a string'),
+        (
+            lambda path: path.write_text('{"auths": {"r.example": "' + _QUOTED + '"}}'),
+            'the "auths" entry for r.example is a string, not an object',
+        ),
+        (
+            lambda path: path.write_text('{"auths": {"r.example": {"auth": 7}}}'),
+            '"auth" in the "auths" entry for r.example is a number, not a string',
+        ),
+        (lambda path: path.write_text('{"currentContext": true}'), '"currentContext" is true'),
+    ],
+    ids=[
+        "unreadable",
+        "not-utf8",
+        "bad-json",
+        "list",
+        "null",
+        "auths-list",
+        "helpers-string",
+        "entry-string",
+        "auth-number",
+        "context-bool",
+    ],
+)
+def test_broken_config_is_described_with_what_to_do(
+    isolated_config: Path, write: Callable[[Path], object], words: str
+) -> None:
+    path = isolated_config / "config.json"
+    write(path)
+    config = read_docker_config()
+    assert config.path == path
+    [problem] = config.problems
+    assert isinstance(problem.error, DockerConfigBroken)
+    assert words in problem.error.explanation, problem.error.explanation
+    assert str(path) in problem.error.explanation and str(path) in problem.error.next_step
+    shown = str(problem.error) + problem.error.next_step + problem.subject
+    assert _QUOTED not in shown and "quoted-marker" not in shown
+
+
+def test_a_wrong_entry_leaves_the_rest_of_the_config_working(
+    isolated_config: Path, unique: str
+) -> None:
+    registry = f"good-{unique}.example"
+    auth = base64.b64encode(b"alice:pw").decode()
+    config = {
+        "credHelpers": ["not", "an", "object"],
+        # A null field is absent, as in the CLI: no login, and nothing wrong.
+        "auths": {
+            registry: {"auth": auth},
+            "bad.example": {"auth": 7},
+            "n.example": {"auth": None},
+        },
+        "currentContext": "ci",
+    }
+    (isolated_config / "config.json").write_text(json.dumps(config))
+    assert read_docker_config().current_context == "ci"
+    store = CredentialStore()
+    found = store.load(registry)
+    assert found is not None and found[0].username == "alice" and found[1] is LoginSource.CONFIG
+    listed = CredentialStore().list_saved()
+    assert [(s.registry, s.username) for s in listed.logins] == [(registry, "alice")]
+    assert sorted(p.subject for p in listed.problems) == sorted(
+        [str(isolated_config / "config.json"), "bad.example"]
+    )
+
+
+def test_real_secretservice_helper_that_fails_is_reported_not_empty(
+    sandbox: SandboxInfo,
+    isolated_config: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The real helper, with no Secret Service to reach: it fails, and says so on stdout.
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus")
+    (isolated_config / "config.json").write_text(json.dumps({"credsStore": "secretservice"}))
+    listed = CredentialStore().list_saved()
+    assert listed.logins == []
+    [problem] = listed.problems
+    assert problem.source is LoginSource.STORE
+    assert problem.subject == "docker-credential-secretservice"
+    assert "list failed with exit status 1" in problem.error.explanation
+    assert "docker-credential-secretservice list" in problem.error.next_step
+    store = CredentialStore()
+    assert store.load(sandbox.auth_registry) is None
+    assert any("get failed" in problem for problem in _explanations(store.problems))
+
+
+def test_keyring_is_not_imported_until_it_is_used(isolated_config: Path) -> None:
+    # Start-up cost: keyring loads its backends' modules (20-30 ms) when imported. Listing
+    # and looking up logins without a dockpush login read only the index and the docker config.
+    script = (
+        "import sys, app.ui.app\n"
+        "from app.core.credentials import CredentialStore, keyring_problem\n"
+        "CredentialStore().list_saved(), CredentialStore().load('r.example')\n"
+        "print('keyring' in sys.modules)\n"
+        "keyring_problem()\n"
+        "print('keyring' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "True"]

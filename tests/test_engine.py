@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from app.core.contexts import resolve_endpoint
-from app.core.credentials import Login, Secret
+from app.core.credentials import Login
 from app.core.engine import Engine
 from app.core.errors import (
     AuthenticationFailed,
@@ -25,6 +25,7 @@ from app.core.errors import (
 from app.core.platforms import SizeKind
 from app.core.progress import Phase, PushProgress
 from app.core.reference import parse_normalized
+from app.core.secret import Secret
 from tests.harness.images import build_image
 from tests.harness.sandbox import SandboxInfo
 
@@ -32,14 +33,17 @@ LAYERS = "dockpush-demo/layers:2.3.1"
 
 
 @pytest.fixture
-def engine(engine_client: docker.DockerClient) -> Iterator[Engine]:
-    """The adapter on the sandbox engine; tags a test adds are removed when it ends."""
-    before = {tag for image in engine_client.images.list() for tag in image.tags}
-    yield Engine.connect()
-    after = {tag for image in engine_client.images.list() for tag in image.tags}
-    for tag in after - before:
-        with contextlib.suppress(docker.errors.APIError):
-            engine_client.api.remove_image(tag, noprune=True)
+def engine(engine_client: docker.DockerClient, unique: str) -> Iterator[Engine]:
+    """The adapter on the sandbox engine. Tags this test made (every name it makes carries its
+    `unique` suffix) are removed when it ends; tests running in parallel keep theirs."""
+    connected = Engine.connect()
+    yield connected
+    connected.close()
+    for image in engine_client.images.list():
+        for tag in image.tags:
+            if unique in tag:
+                with contextlib.suppress(docker.errors.APIError):
+                    engine_client.api.remove_image(tag, noprune=True)
 
 
 def _login(sandbox: SandboxInfo, password: str | None = None) -> Login:

@@ -142,6 +142,24 @@ def test_both_engines_and_the_newer_texts_are_recorded() -> None:
     assert "does not provide the specified platform" in messages
 
 
+# Docker 26.1.5 (trixie's engine, API 1.45) pushing an incomplete index: the sandbox runs sid's
+# newer engine, which refuses earlier with a recorded line; this wording is moby v26's
+# daemon/containerd/image_push.go, as 26.1.5 sent it when tried by hand.
+DOCKER_26_INCOMPLETE_INDEX = (
+    "missing content: content digest sha256:"
+    + "5" * 64
+    + ": not found\nNote: You're trying to push a manifest list/index which references "
+    "multiple platform specific manifests, but not all of them are available locally or "
+    "available to the remote repository.\nMake sure you have all the referenced content and "
+    "try again."
+)
+
+
+def test_docker_26_incomplete_index_is_platform_content_missing() -> None:
+    error = classify_engine_message(DOCKER_26_INCOMPLETE_INDEX)
+    assert isinstance(error, PlatformContentMissing), type(error).__name__
+
+
 # -- anchoring: digits of a digest, a port or a repository never read as a status or a code --
 
 _REFUSED = (

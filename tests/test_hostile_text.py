@@ -29,9 +29,14 @@ from textual.app import App
 from textual.command import CommandPalette
 from textual.widgets import Checkbox, DataTable, Input
 
-from app.core.credentials import registry_key
 from app.core.plaintext import printable
-from app.core.reference import InvalidReference, parse_docker_ref, parse_normalized
+from app.core.push_queue import Stage
+from app.core.reference import (
+    InvalidReference,
+    parse_docker_ref,
+    parse_normalized,
+    registry_key,
+)
 from app.ui.app import DockpushApp
 from app.ui.dialogs.login import LoginDialog
 from app.ui.screens.browser import ImageBrowserScreen
@@ -41,6 +46,8 @@ from app.ui.screens.tag_form import TagFormScreen
 from app.ui.screens.verify import VerifyScreen
 from app.ui.text import notify_plain
 from app.ui.widgets.error_panel import ErrorPanel
+from app.ui.widgets.filter_input import FilterInput
+from app.ui.widgets.plain_input import PlainInput
 from app.ui.workflow import Source
 from tests.harness.engine_tamper import TamperingEngineProxy, chunked_answer, json_lines
 from tests.harness.images import build_labelled
@@ -171,8 +178,8 @@ async def test_config_and_contexts_are_shown_as_text(
         await wait_until(pilot, lambda: bool(app.screen.query("Toast")))
         await pilot.pause()
         assert_shown(app, "[@click=app.quit]x[/]")
-        assert app.engine is not None and app.engine.endpoint.context == HOSTILE
-        assert not UNSAFE.search(app.session_log.render().replace("\n", ""))
+        assert app.session.engine is not None and app.session.engine.endpoint.context == HOSTILE
+        assert not UNSAFE.search(app.session.log.render().replace("\n", ""))
 
 
 SHELL_CONTEXT = "ctx $(touch pwned)"
@@ -183,7 +190,7 @@ def _logged_commands(app: DockpushApp) -> list[list[str]]:
     """The session log's docker commands, split as a shell would split them."""
     return [
         shlex.split(line.removeprefix("    $ "))
-        for line in app.session_log.render().splitlines()
+        for line in app.session.log.render().splitlines()
         if line.startswith("    $ ")
     ]
 
@@ -217,9 +224,9 @@ async def test_logged_docker_commands_quote_outside_values(
         await pilot.press("enter")
         await wait_for_screen(pilot, ImageBrowserScreen, timeout=20)
     commands = _logged_commands(app)
-    assert ["docker", "--context", SHELL_CONTEXT] in commands, app.session_log.render()
+    assert ["docker", "--context", SHELL_CONTEXT] in commands, app.session.log.render()
     login = ["docker", "login", registry_key(sandbox.open_registry), "-u", SHELL_USER]
-    assert login in commands, app.session_log.render()
+    assert login in commands, app.session.log.render()
 
 
 # -- the engine's push stream ------------------------------------------------------------------
@@ -258,7 +265,7 @@ async def test_engine_push_messages_are_shown_as_text(
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             screen = await open_push_screen(pilot, [parse_normalized(target)])
             await pilot.press("enter")
-            await wait_until(pilot, lambda: screen.phase == "done", timeout=30)
+            await wait_until(pilot, lambda: screen.stage is Stage.DONE, timeout=30)
             await settle(app, pilot)
             panel = screen.query_one(ErrorPanel)
             assert printable(HOSTILE) in str(panel.render()).replace("\n", " ")
@@ -448,6 +455,7 @@ def test_every_text_box_refuses_control_characters() -> None:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 if node.func.id == "Input":
                     inputs.append(f"{path.relative_to(app_folder.parent)}:{node.lineno}")
-                plain_inputs += node.func.id == "PlainInput"
+                plain_inputs += node.func.id in ("PlainInput", "FilterInput")
     assert inputs == []
     assert plain_inputs >= 4  # filter, tag form, verify reference, login fields
+    assert issubclass(FilterInput, PlainInput)  # the filter box refuses them the same way

@@ -44,7 +44,8 @@ async def test_cursor_keys_header_and_width() -> None:
             ]
         )
         keys = [f"k{i}" for i in range(1000)]
-        table.set_rows(keys, [(f"repo-{i}", f"v{i}", f"{i} B") for i in range(1000)])
+        cells = {key: (f"repo-{i}", f"v{i}", f"{i} B") for i, key in enumerate(keys)}
+        table.set_rows(keys, cells)
         table.focus()
         await pilot.pause()
         assert table.columns[0].width == 60 - (8 + 2) - (6 + 2) - 2  # fits the widget
@@ -53,9 +54,9 @@ async def test_cursor_keys_header_and_width() -> None:
         assert table.scroll_offset.y > 900  # the cursor stayed on screen
         await pilot.press("enter")
         assert ("selected", "k999") in app.messages
-        table.set_rows(keys[990:], [(f"repo-{i}", f"v{i}", "") for i in range(990, 1000)])
+        table.set_rows(keys[990:], cells)
         assert table.cursor_key == "k999"  # the cursor follows its key
-        table.set_rows(["k1", "k2"], [("a", "1", ""), ("b", "2", "")])
+        table.set_rows(["k1", "k2"], {"k1": ("a", "1", ""), "k2": ("b", "2", "")})
         assert table.cursor_key == "k1"
         await pilot.click(ImageTable, offset=(table.columns[0].width + 3, 0))
         assert ("header", "tag") in app.messages
@@ -63,3 +64,62 @@ async def test_cursor_keys_header_and_width() -> None:
         assert table.cursor_key == "k2"
         line = "".join(segment.text for segment in table.render_line(2))
         assert line.startswith("b ") and "2" in line
+
+
+async def test_the_cursor_keeps_its_line_when_the_rows_widen_and_new_rows_need_no_layout() -> None:
+    """Widening a filter puts the cursor's row back among thousands: it stays on screen, on
+    the line it was on; a new row count redraws the table without laying out the screen."""
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(ImageTable)
+        table.set_columns([Column("repo", "Repository", 20), Column("tag", "Tag", 8)])
+        keys = [f"k{i:05d}" for i in range(10_000)]
+        cells = {key: (key, "1") for key in keys}
+        table.set_rows(keys, cells)
+        table.focus()
+        await pilot.pause()
+        table.set_rows(keys[5427:5527], cells)  # narrowed (still more rows than lines)
+        await pilot.press("down")
+        assert table.cursor_key == "k05428"
+        line = table.cursor_row - table.scroll_offset.y
+        await pilot.pause()
+        layouts = _count_layouts(app)
+        table.set_rows(keys, cells)  # widened again
+        await pilot.pause()
+        assert table.cursor_key == "k05428"
+        assert table.cursor_row - table.scroll_offset.y == line
+        rendered = "".join(s.text for s in table.render_line(line + 1))
+        assert rendered.startswith("k05428")
+        assert layouts() == 0  # the scrollbar stays, so nothing moves
+
+
+async def test_the_cursor_stays_above_a_horizontal_scrollbar() -> None:
+    """Columns wider than the table add a scrollbar line at the bottom: moving down, the
+    cursor's row is drawn above it, never under it."""
+    app = TableApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(ImageTable)
+        table.set_columns([Column("repo", "Repository", 30), Column("tag", "Tag", 30)])
+        keys = [f"k{i:03d}" for i in range(100)]
+        table.set_rows(keys, {key: (key, "1") for key in keys})
+        table.focus()
+        await pilot.pause()
+        assert table.show_horizontal_scrollbar
+        rows = table.scrollable_content_region.height - 1
+        for _ in range(rows + 3):
+            await pilot.press("down")
+            assert 0 <= table.cursor_row - table.scroll_offset.y < rows
+
+
+def _count_layouts(app: App):
+    """A function saying how many times the screen was laid out since this call."""
+    screen = app.screen
+    original = screen._refresh_layout
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    screen._refresh_layout = counted  # type: ignore[method-assign]
+    return lambda: len(calls)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import docker
 import pytest
 from textual.widgets import Input, Static
 
+from app.core.contexts import resolve_endpoint
 from app.core.engine import Engine
 from app.core.images import platforms_cell, pushed_this_session, registry_digests
 from app.core.platforms import (
+    ImageManifests,
     ManifestKind,
     Platform,
     SizeKind,
@@ -19,10 +22,13 @@ from app.core.platforms import (
     manifests_from_engine,
     own_layer_sizes,
 )
+from app.core.preflight import PUSHES, Outcome, run_preflight
+from app.core.reference import parse_normalized
 from app.core.units import human_size
 from app.ui.app import DockpushApp
 from app.ui.screens.browser import ImageBrowserScreen
 from app.ui.widgets.image_table import ImageTable
+from tests.harness.sandbox import INCOMPLETE_IMAGE, MULTIPLATFORM_IMAGE, SandboxInfo
 from tests.multiplatform import MISSING_PLATFORM, LoadedIndexes, loaded_indexes
 from tests.ui import settle, wait_for_screen, wait_until
 
@@ -35,6 +41,30 @@ def indexes(containerd_engine_client: docker.DockerClient, unique: str) -> Itera
     """A complete and an incomplete index of this test's own on the containerd-store engine."""
     with loaded_indexes(containerd_engine_client, unique) as loaded:
         yield loaded
+
+
+@pytest.fixture
+def engines_1_45_and_native(
+    containerd_engine_client: docker.DockerClient, sandbox: SandboxInfo
+) -> Iterator[tuple[Engine, Engine]]:
+    """The containerd-store engine spoken to at API 1.45 (Docker 26.1.5, Debian trixie's: no
+    platform listing, no push of one platform), and at its own API version."""
+    host = sandbox.containerd_docker_host
+    pinned = Engine(docker.DockerClient(base_url=host, version="1.45"), resolve_endpoint(host))
+    native = Engine.connect(resolve_endpoint(host))
+    try:
+        yield pinned, native
+    finally:
+        pinned.close()
+        native.close()
+
+
+def _without_unpacked(manifests: ImageManifests | None) -> ImageManifests | None:
+    """The manifests as an export shows them: an export holds no unpacked snapshots."""
+    if manifests is None:
+        return None
+    entries = tuple(dataclasses.replace(e, unpacked_size=0) for e in manifests.entries)
+    return ImageManifests(manifests.media_type, entries)
 
 
 def _image(engine: Engine, reference: str):
@@ -137,7 +167,7 @@ def _detail(screen: ImageBrowserScreen) -> str:
 def _cell(screen: ImageBrowserScreen, column: str) -> str:
     table = screen.query_one(ImageTable)
     index = [c.key for c in table.columns].index(column)
-    return table.rows[table.cursor_row][index]
+    return table.row(table.cursor_row)[index]
 
 
 async def test_browser_shows_platforms_missing_and_attestations_apart(
@@ -189,3 +219,87 @@ async def test_sizes_agree_between_list_and_pane(engine_client: docker.DockerCli
             assert "(single platform)" in _detail(screen)
         else:
             assert "single platform" in image.manifests.summary()
+
+
+def test_api_1_45_reads_platforms_from_an_export_as_the_engine_lists_them(
+    engines_1_45_and_native: tuple[Engine, Engine], indexes: LoadedIndexes
+) -> None:
+    pinned, native = engines_1_45_and_native
+    assert pinned.api_version == "1.45" and not api_at_least(pinned.api_version, (1, 47))
+    references = (
+        MULTIPLATFORM_IMAGE,
+        INCOMPLETE_IMAGE,
+        indexes.full.reference,
+        indexes.incomplete.reference,
+        "dockpush-demo/tiny:1.0",
+    )
+    for reference in references:
+        exported = pinned.inspect_image(reference)
+        listed = native.inspect_image(reference)
+        assert exported.manifests is not None, exported.manifests_unread
+        assert exported.manifests == _without_unpacked(listed.manifests), reference
+        # Layer sizes come from the same single read of an export on both.
+        assert pinned.layer_sizes(reference) == native.layer_sizes(reference)
+    incomplete = pinned.inspect_image(INCOMPLETE_IMAGE).manifests
+    assert incomplete is not None
+    assert [str(e.platform) for e in incomplete.missing] == [MISSING_PLATFORM]
+    assert len(incomplete.attestations) == 2 and all(a.available for a in incomplete.attestations)
+    tiny = pinned.inspect_image("dockpush-demo/tiny:1.0").manifests
+    assert tiny is not None and not tiny.is_index
+    # The image list of this API names no platforms: the cell says it does not know.
+    assert platforms_cell(_image(pinned, MULTIPLATFORM_IMAGE)) == "?"
+
+
+def test_api_1_45_preflight_names_the_missing_platform(
+    engines_1_45_and_native: tuple[Engine, Engine],
+    indexes: LoadedIndexes,
+    containerd_engine_client: docker.DockerClient,
+    sandbox: SandboxInfo,
+) -> None:
+    pinned, _native = engines_1_45_and_native
+    target = parse_normalized(f"{sandbox.open_registry}/{indexes.incomplete.repository}:1")
+    containerd_engine_client.api.tag(indexes.incomplete.reference, target.name, target.tag)
+    try:
+        (report,) = run_preflight(pinned, [target], lambda _domain: None)
+    finally:
+        containerd_engine_client.api.remove_image(str(target))
+    check = next(c for c in report.checks if c.name == PUSHES)
+    assert not report.ready and check.outcome is Outcome.FAILED
+    assert f"the content of {MISSING_PLATFORM} is not in the local store" in check.detail
+    # API 1.45 cannot push one platform, and the pre-flight says why instead of offering it.
+    assert "needs API 1.46" in check.fix and report.platforms == ()
+
+
+async def test_api_1_45_browser_shows_platforms_read_from_an_export(
+    indexes: LoadedIndexes, sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = sandbox.containerd_docker_host
+
+    def connect_at_1_45(endpoint=None, timeout: int = 60) -> Engine:
+        # The real engine, spoken to as Debian trixie's Docker 26.1.5 would answer.
+        client = docker.DockerClient(base_url=host, version="1.45", timeout=timeout)
+        return Engine(client, resolve_endpoint(host), "Docker Engine 26.1.5")
+
+    monkeypatch.setattr(Engine, "connect", connect_at_1_45)
+    app = DockpushApp()
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await _open_browser(pilot, indexes.incomplete.repository)
+        await wait_until(pilot, lambda: "1 missing locally" in _detail(screen), timeout=20)
+        detail = _detail(screen)
+        missing_line = next(line for line in detail.splitlines() if MISSING_PLATFORM in line)
+        assert "missing locally" in missing_line
+        assert "Attestations (not platforms)" in detail and "unknown/unknown" not in detail
+        # This API's image list names no platforms; the list says so rather than guess.
+        assert _cell(screen, "platforms") == "?"
+
+
+def test_api_1_45_says_why_a_large_image_platforms_are_not_read(
+    engines_1_45_and_native: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pinned, _native = engines_1_45_and_native
+    # Reading platforms streams the whole image; above the bound, they are left unknown.
+    monkeypatch.setattr("app.core.engine.MAX_SIZE_EXPORT_BYTES", 100_000)
+    details = pinned.inspect_image(MULTIPLATFORM_IMAGE)
+    assert details.manifests is None
+    assert "does not list an image's platforms" in details.manifests_unread
+    assert "would stream all" in details.manifests_unread

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 import docker
 import docker.errors
@@ -15,12 +15,25 @@ from app.core.checks import Outcome
 from app.core.engine import Engine
 from app.core.errors import DockpushError, InsecureRegistry
 from app.core.platforms import Platform
-from app.core.preflight import PUSHES, TargetReport, _login, _registry, run_preflight
+from app.core.preflight import (
+    PUSHES,
+    REMOTE_TAG,
+    TargetReport,
+    _destination,
+    _login,
+    _registry,
+    run_preflight,
+)
+from app.core.progress import PushProgress
+from app.core.push_queue import Stage
 from app.core.reference import Reference, parse_normalized
 from app.core.registry import InsecureRegistries, RegistryClient, RegistryProbe
+from app.core.remote_tag import TagChange
+from app.core.steps import LoginNeed
 from app.ui.app import DockpushApp
 from app.ui.screens.push import ItemState, PushScreen
 from tests.harness.hostile_registry import HostileRegistry
+from tests.harness.images import build_image
 from tests.harness.sandbox import SandboxInfo
 from tests.multiplatform import (
     MISSING_PLATFORM,
@@ -147,7 +160,7 @@ async def test_push_screen_stops_on_an_incomplete_index_then_pushes_one_platform
         # Enter only checks again: the push never starts.
         await pilot.press("enter")
         await settle(app, pilot)
-        assert screen.phase == "preflight" and screen.items[0].state is ItemState.WAITING
+        assert screen.stage is Stage.PREFLIGHT and screen.items[0].state is ItemState.WAITING
         assert registry_manifest(sandbox.open_registry, target.path, "1")[0] == 404
 
         await pilot.press("p")
@@ -250,3 +263,169 @@ def test_plain_http_registry_the_engine_lists_as_insecure(sandbox: SandboxInfo) 
     assert login.outcome is Outcome.PASSED
     assert where.outcome is Outcome.PASSED, where
     assert where.detail == "answers over plain HTTP; the engine lists it as insecure"
+
+
+# -- what the registry's tag holds now (#18) ----------------------------------------------------
+
+
+def _built(client: docker.DockerClient, reference: str, seed: str, remove: list[str]) -> Reference:
+    build_image(client, reference, [2048], seed)
+    remove.append(reference)
+    return parse_normalized(reference)
+
+
+def _pushed(target: Reference) -> str:
+    """Push `target` with the app's engine; the digest the registry now holds."""
+    engine = Engine.connect()
+    try:
+        progress = PushProgress(store=engine.image_store)
+        for index, event in enumerate(engine.push(target, None)):
+            progress.apply(event, float(index))
+    finally:
+        engine.close()
+    assert progress.result is not None, progress.log
+    return progress.result.digest
+
+
+def _tag_check(report: TargetReport):
+    return next(check for check in report.checks if check.name == REMOTE_TAG)
+
+
+def test_remote_tag_new_same_and_moved(
+    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+) -> None:
+    """A tag that really exists in the registry: the same image leaves it, another moves it."""
+    repository = f"{sandbox.open_registry}/remote-tag-{unique}/app"
+    first = _built(engine_client, f"{repository}:1", f"first-{unique}", remove_afterwards)
+    pushed = _pushed(first)
+
+    same = _preflight(first)
+    assert same.tag is not None and same.tag.change is TagChange.SAME
+    assert not same.moves_tag and same.ready
+    check = _tag_check(same)
+    assert check.outcome is Outcome.PASSED
+    assert "the push changes nothing" in check.detail and pushed[:19] in check.detail
+
+    fresh = parse_normalized(f"{repository}:2")
+    engine_client.api.tag(str(first), fresh.name, fresh.tag)
+    remove_afterwards.append(str(fresh))
+    new = _preflight(fresh)
+    assert new.tag is not None and new.tag.change is TagChange.NEW and not new.moves_tag
+    assert _tag_check(new).detail == f"new: the registry has no {fresh.path}:2 yet"
+
+    # Another image takes the local tag `:1`: the registry's `:1` still holds the first one.
+    _built(engine_client, f"{repository}:1", f"second-{unique}", remove_afterwards)
+    moved = _preflight(first)
+    assert moved.tag is not None and moved.tag.change is TagChange.MOVES
+    assert moved.moves_tag and moved.ready  # asked in the push screen, not a failure
+    assert moved.tag.remote is not None and moved.tag.remote.digest == pushed
+    assert moved.move_key == f"{first}@{pushed}"
+    check = _tag_check(moved)
+    assert check.outcome is Outcome.INFO
+    assert f"holds another image: {pushed[:19]}…" in check.detail
+    # The legacy builder stamps the build time into the config blob; the registry serves it.
+    created = moved.tag.remote.created
+    assert created is not None and abs((datetime.now(UTC) - created).total_seconds()) < 600
+    assert f"created {created:%Y-%m-%d %H:%M} UTC" in check.detail
+    assert "linux/" in check.detail and moved.tag.remote.platforms
+    assert "enter asks before moving it" in check.fix
+
+
+def test_remote_tag_of_an_index_compares_index_digests(
+    indexes: LoadedIndexes, sandbox: SandboxInfo, containerd_engine_client, remove_on_containerd
+) -> None:
+    """On the containerd store the image's id is its index digest: pushed as it is, the
+    registry holds that same index; one platform pushed alone would move the tag."""
+    target = _tag_for_registry(
+        containerd_engine_client, indexes.full, sandbox.open_registry, remove_on_containerd
+    )
+    assert _preflight(target).tag.change is TagChange.NEW
+    pushed = _pushed(target)
+    report = _preflight(target)
+    assert report.tag.change is TagChange.SAME
+    assert report.tag.local.digest == pushed
+    remote = report.tag.remote
+    assert remote is not None and remote.is_index
+    assert set(remote.platforms) == {"linux/amd64", MISSING_PLATFORM}
+    alone = _preflight(target, AMD64)
+    assert alone.tag.change is TagChange.MOVES and alone.moves_tag
+    assert "linux/amd64, linux/arm64/v8" in _tag_check(alone).detail
+
+
+def test_remote_tag_not_checked_without_a_login(
+    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+) -> None:
+    target = _built(
+        engine_client,
+        f"{sandbox.auth_registry}/remote-tag-{unique}/app:1",
+        unique,
+        remove_afterwards,
+    )
+    report = _preflight(target)
+    assert report.tag is None and not report.moves_tag
+    check = _tag_check(report)
+    assert check.outcome is Outcome.NOT_APPLICABLE and check.detail.startswith("not checked: ")
+    assert report.login is LoginNeed.MISSING
+
+
+def test_login_finding_for_the_stepper(
+    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+) -> None:
+    target = _built(
+        engine_client,
+        f"{sandbox.open_registry}/login-need-{unique}/app:1",
+        unique,
+        remove_afterwards,
+    )
+    assert _preflight(target).login is LoginNeed.NOT_NEEDED
+
+
+def test_official_image_name_goes_to_docker_hub_library() -> None:
+    """As `docker push alpine:3` reads it: docker.io/library/alpine:3, which only Docker
+    publishes; the pre-flight says so (no engine needed: a pure check)."""
+    check = _destination(parse_normalized("alpine:3"))
+    assert check.outcome is Outcome.FAILED
+    assert "official images (library/)" in check.detail and "press b" in check.fix.lower()
+    assert _destination(parse_normalized("me/app:1")).outcome is Outcome.INFO
+
+
+def test_classic_store_compares_by_config_without_a_recorded_digest(
+    sandbox: SandboxInfo,
+    classic_engine_client: docker.DockerClient,
+    containerd_engine_client: docker.DockerClient,
+    remove_on_classic: list[str],
+    remove_on_containerd: list[str],
+    unique: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The classic store knows a manifest digest only for repositories it pushed to or pulled
+    from. Here the registry's tag was pushed by the other engine (the same image, carried
+    over with save and load): the config digests say it is the same image. An index under the
+    tag always moves, because the classic store pushes one manifest."""
+    reference = f"{sandbox.open_registry}/by-config-{unique}/app:1"
+    target = _built(classic_engine_client, reference, unique, remove_on_classic)
+    image = classic_engine_client.images.get(reference)
+    for _line in containerd_engine_client.api.load_image(b"".join(image.save(named=True))) or ():
+        pass
+    remove_on_containerd.append(reference)
+    monkeypatch.setenv("DOCKER_HOST", sandbox.containerd_docker_host)
+    _pushed(target)
+
+    monkeypatch.setenv("DOCKER_HOST", sandbox.docker_host)
+    report = _preflight(target)
+    assert report.tag is not None and report.tag.local.digest is None  # none recorded here
+    assert report.tag.change is TagChange.SAME and not report.moves_tag
+    assert "already holds this same image (same config)" in _tag_check(report).detail
+
+    with loaded_indexes(containerd_engine_client, unique) as loaded:
+        index_target = _tag_for_registry(
+            containerd_engine_client, loaded.full, sandbox.open_registry, remove_on_containerd
+        )
+        monkeypatch.setenv("DOCKER_HOST", sandbox.containerd_docker_host)
+        _pushed(index_target)
+    classic_engine_client.api.tag(reference, index_target.name, index_target.tag)
+    remove_on_classic.append(str(index_target))
+    monkeypatch.setenv("DOCKER_HOST", sandbox.docker_host)
+    moved = _preflight(index_target)
+    assert moved.tag is not None and moved.tag.change is TagChange.MOVES
+    assert moved.tag.remote is not None and moved.tag.remote.is_index

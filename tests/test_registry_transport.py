@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from app.core.contexts import resolve_endpoint
-from app.core.credentials import Login, Secret
+from app.core.credentials import Login
 from app.core.engine import Engine
 from app.core.errors import (
     InsecureRegistry,
@@ -37,6 +37,7 @@ from app.core.registry import (
     _origin,
     manifest_problem,
 )
+from app.core.secret import Secret
 from tests.harness.hostile_registry import (
     LAYER,
     LAYER_DIGEST,

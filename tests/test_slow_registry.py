@@ -19,6 +19,7 @@ from textual.widgets import Collapsible
 
 from app.core import engine as engine_module
 from app.core.errors import PushStalled
+from app.core.push_queue import Stage
 from app.core.reference import parse_normalized
 from app.core.registry import RegistryClient
 from app.ui import screens
@@ -68,7 +69,7 @@ async def test_slow_registry_keeps_moving_and_keys_answer_at_once(
             seen: list[int] = []
             worst_key = 0.0
             log_box = screen.query_one("#log-box", Collapsible)
-            while screen.phase != "done":
+            while screen.stage is not Stage.DONE:
                 seen.append(_done_bytes(screen))
                 # A key during the slow push takes effect within a frame or two.
                 before = log_box.collapsed
@@ -109,7 +110,7 @@ async def test_stalled_registry_is_stopped_with_a_reason_then_retry_succeeds(
                     pilot, lambda: "Nothing has moved" in str(notice.render()), timeout=30
                 )
                 assert "dockpush stops the push after 6 s" in str(notice.render())
-                await wait_until(pilot, lambda: screen.phase == "done", timeout=30)
+                await wait_until(pilot, lambda: screen.stage is Stage.DONE, timeout=30)
                 item = screen.items[0]
                 assert item.state is ItemState.FAILED and isinstance(item.error, PushStalled)
                 assert "Nothing moved for 6 s" in item.error.explanation

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
+from app.core.preflight import TargetReport, _tag_check
+from app.core.remote_tag import LocalContent, RemoteTag, compare
+from app.core.steps import LoginNeed, StepStates
 from app.ui.app import DockpushApp
 from app.ui.dialogs.login import LoginDialog
+from app.ui.screens.tag_form import TagFormScreen
+from app.ui.session import Session
+from app.ui.workflow import Source
 from tests.fixed_data import (
+    DIGEST,
+    IMAGES,
+    PREFLIGHT,
+    WHEN,
     FixedBrowser,
     FixedEngines,
     FixedLogins,
@@ -39,7 +50,7 @@ class SnapshotApp(DockpushApp):
         self.sub_title = "engine unix:///var/run/docker.sock"
 
     def first_screen(self):
-        return self.screen_factory()
+        return self.screen_factory(self.session)
 
 
 async def _wait_for_first_screen(pilot) -> None:
@@ -97,14 +108,18 @@ def test_login_dialog(snap_compare) -> None:
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
 
-    assert _snap(snap_compare, lambda: LoginDialog("registry.example.com:5000"), run_before=fill)
+    assert _snap(
+        snap_compare,
+        lambda session: LoginDialog(session, "registry.example.com:5000"),
+        run_before=fill,
+    )
 
 
 def test_push_preflight(snap_compare) -> None:
     async def ready(pilot) -> None:
         await pilot.pause(0.1)
 
-    assert _snap(snap_compare, lambda: FixedPush(None), run_before=ready)
+    assert _snap(snap_compare, lambda session: FixedPush(session, None), run_before=ready)
 
 
 @pytest.mark.parametrize("upto", [0.5, None], ids=["in-progress", "done"])
@@ -114,7 +129,7 @@ def test_push(snap_compare, upto) -> None:
         pilot.app.screen.replay()
         await pilot.pause(0.2)
 
-    assert _snap(snap_compare, lambda: FixedPush(upto), run_before=replay)
+    assert _snap(snap_compare, lambda session: FixedPush(session, upto), run_before=replay)
 
 
 @pytest.mark.parametrize("passed", [True, False], ids=["passed", "failed"])
@@ -122,7 +137,7 @@ def test_verify(snap_compare, passed) -> None:
     async def ready(pilot) -> None:
         await pilot.pause(0.1)
 
-    assert _snap(snap_compare, lambda: FixedVerify(passed), run_before=ready)
+    assert _snap(snap_compare, lambda session: FixedVerify(session, passed), run_before=ready)
 
 
 def test_saved_logins(snap_compare) -> None:
@@ -150,7 +165,7 @@ def test_small_terminal(snap_compare, which) -> None:
             pilot.app.screen.replay()
             await pilot.pause(0.2)
 
-    factory = FixedBrowser if which == "browser" else (lambda: FixedPush(0.5))
+    factory = FixedBrowser if which == "browser" else (lambda session: FixedPush(session, 0.5))
     app = SnapshotApp(factory)
 
     async def ready_then(pilot) -> None:
@@ -158,3 +173,58 @@ def test_small_terminal(snap_compare, which) -> None:
         await ready(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=ready_then)
+
+
+# -- the everyday path (#18): a form filled from the image's name, a tag the push would move ----
+
+
+class PrefilledTagForm(FixedTagForm):
+    """The tag form for an image already named for its registry, after the browser chose it."""
+
+    def __init__(self, session: Session) -> None:
+        image = IMAGES[1]  # registry.example.com:5000/team/api:2.0.1
+        source = Source(image.repo_tags[0], image.id, image.repo_tags[0].rpartition(":")[0], ())
+        TagFormScreen.__init__(self, session, [source])
+
+
+def _moved_tag_preflight() -> list[TargetReport]:
+    index = "application/vnd.oci.image.index.v1+json"
+    remote = RemoteTag(DIGEST, index, None, WHEN, ("linux/amd64", "linux/arm64/v8"))
+    comparison = compare(remote, LocalContent(IMAGES[1].id, None))
+    report = PREFLIGHT[0]
+    return [
+        replace(
+            report,
+            checks=(*report.checks, _tag_check(report.target, comparison)),
+            commands=report.commands[1:],  # pushed as it is: no docker tag
+            login=LoginNeed.ACCEPTED,
+            tag=comparison,
+        )
+    ]
+
+
+class MovedTagPush(FixedPush):
+    """Push as it is (`p`), where the registry's tag holds another image."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session, None)
+
+    def run_preflight_check(self) -> None:  # type: ignore[override]
+        self.session.workflow.steps = StepStates().selected().tag_skipped()
+        self._login_user = "ci-bot"
+        self.call_after_refresh(self._show_preflight, _moved_tag_preflight())
+
+
+def test_tag_form_prefilled_from_the_name(snap_compare) -> None:
+    async def ready(pilot) -> None:
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert _snap(snap_compare, PrefilledTagForm, run_before=ready)
+
+
+def test_push_preflight_moved_tag(snap_compare) -> None:
+    async def ready(pilot) -> None:
+        await pilot.pause(0.1)
+
+    assert _snap(snap_compare, MovedTagPush, run_before=ready)

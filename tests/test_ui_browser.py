@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import docker
 import pytest
 from textual.widgets import Static
 
+from app.core.images import ImageListing
 from app.ui.app import DockpushApp
+from app.ui.screens import browser
 from app.ui.screens.browser import ImageBrowserScreen
 from app.ui.screens.tag_form import TagFormScreen
 from app.ui.widgets.error_panel import ErrorPanel
@@ -125,7 +131,60 @@ async def test_unreachable_engine_explains_and_retry_recovers(
         assert "Docker engine not reachable" in text
         assert "no-engine.sock" in text and "What to do" in text
         assert "Traceback" not in text
-        app.host = sandbox.docker_host
+        app.session.host = sandbox.docker_host
         await pilot.press("r")
         await wait_until(pilot, lambda: bool(screen.all_rows))
         assert not panel.has_class("-visible")
+
+
+async def test_a_burst_of_engine_events_leaves_the_list_exact(
+    engine_client: docker.DockerClient, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tags made, moved to another image and removed in a burst (from threads, as another
+    terminal would): the browser applies them as they come and ends equal to a fresh listing.
+    Every full listing is formatted on a worker here, as it is for thousands of tags."""
+    monkeypatch.setattr(browser, "SYNC_BUILD_ROWS", 0)
+    app = DockpushApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open(pilot)
+        await pilot.press("t")  # full dates: the cells then do not depend on the clock
+        await settle(app, pilot)
+        repository = f"live/burst-{unique}"
+        tiny = engine_client.images.get("dockpush-demo/tiny:1.0").id
+        multi = engine_client.images.get("dockpush-demo/multi:1.0").id
+        api = engine_client.api
+
+        def burst() -> None:
+            with ThreadPoolExecutor(4) as pool:
+                list(pool.map(lambda i: api.tag(tiny, repository, str(i)), range(40)))
+            for i in range(0, 40, 4):  # a tag moves: the engine sends no untag for it
+                api.tag(multi, repository, str(i))
+            with ThreadPoolExecutor(4) as pool:
+                list(pool.map(lambda i: api.remove_image(f"{repository}:{i}"), range(1, 40, 3)))
+
+        try:
+            await asyncio.to_thread(burst)
+            engine = app.session.engine
+            deadline = time.monotonic() + 30
+            while True:
+                fresh = await asyncio.to_thread(engine.list_images)
+                expected = ImageListing(fresh, screen.listing.settings, screen.marked)
+                if _table(screen) == [(r.key, expected.cells[r.key]) for r in expected.rows]:
+                    break
+                assert time.monotonic() < deadline, "the list never matched a fresh listing"
+                await pilot.pause(0.2)
+            shown = _shown(screen)
+            assert f"{repository}:0" in shown and f"{repository}:1" not in shown
+            moved = next(r for r in screen.all_rows if r.repository == repository and r.tag == "8")
+            assert moved.image.id == multi
+            table = screen.query_one(ImageTable)
+            assert table.keys == [row.key for row in screen.shown_rows]
+        finally:
+            left = {t for i in engine_client.images.list() for t in i.tags if repository in t}
+            for reference in left:
+                api.remove_image(reference)
+
+
+def _table(screen: ImageBrowserScreen) -> list[tuple[str, tuple[str, ...]]]:
+    table = screen.query_one(ImageTable)
+    return [(key, table.cells[key]) for key in table.keys]

@@ -74,7 +74,7 @@ async def test_switch_engine_shows_the_other_engines_images(
         await settle(app, pilot)
         # The old engine's event stream ended on purpose: no warning that an engine was lost.
         assert not [note for note in notes if "stopped sending events" in note]
-        assert "docker --context tls" in app.session_log.render()
+        assert "docker --context tls" in app.session.log.render()
 
         # A context that cannot connect leaves the engine in use as it was.
         await pilot.press("ctrl+e")
@@ -87,7 +87,7 @@ async def test_switch_engine_shows_the_other_engines_images(
         text = str(panel.render())
         assert "TLS with the Docker engine failed" in text and "ca.pem" in text
         assert "Traceback" not in text
-        assert app.engine is not None and app.engine.endpoint.context == "tls"
+        assert app.session.engine is not None and app.session.engine.endpoint.context == "tls"
         await pilot.press("escape")
         await wait_for_screen(pilot, ImageBrowserScreen)
 
@@ -119,3 +119,38 @@ async def test_palette_opens_the_engines_screen(sandbox: SandboxInfo) -> None:
         table = engines.query_one(DataTable)
         await wait_until(pilot, lambda: table.row_count >= 1)
         assert engines.endpoints[0].context == "default"
+
+
+async def test_reload_updates_rows_in_place_and_keeps_the_cursor_on_its_context(
+    sandbox: SandboxInfo, isolated_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_clear(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the table was cleared instead of updated in place")
+
+    docker_cli(isolated_config, "context", "create", "main", "--docker", "host=tcp://10.0.0.1:1")
+    docker_cli(isolated_config, "context", "create", "tls", "--docker", "host=tcp://10.0.0.2:1")
+    app = DockpushApp(host=sandbox.docker_host)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await wait_for_screen(pilot, ImageBrowserScreen)
+        await pilot.press("ctrl+e")
+        engines = await wait_for_screen(pilot, EnginesScreen)
+        table = engines.query_one(DataTable)
+        await wait_until(pilot, lambda: table.row_count == 3)
+        monkeypatch.setattr(DataTable, "clear", no_clear)
+        table.move_cursor(row=2)
+        assert engines.highlighted_key() == "tls"
+        # Made in another terminal: two contexts sort before the highlighted one, one goes.
+        for name in ("alpha", "beta"):
+            docker_cli(isolated_config, "context", "create", name, "--docker", "host=tcp://x:1")
+        docker_cli(isolated_config, "context", "rm", "main")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: "beta" in [e.context for e in engines.endpoints])
+        await settle(app, pilot)
+        assert [str(table.get_row_at(i)[1]) for i in range(table.row_count)] == [
+            "default",
+            "alpha",
+            "beta",
+            "tls",
+        ]
+        assert engines.highlighted_key() == "tls" and table.cursor_row == 3
+        assert str(table.get_row_at(0)[0]) == "●"  # the engine in use: --host, the default

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 from pathlib import Path
 
 import keyring
 import keyring.backend
 import keyring.core
 import pytest
+from textual.message import Message
+from textual.notifications import Notify
 from textual.widgets import Checkbox, DataTable, Input
 
+from app.core.credentials import CredentialStore, Login
+from app.core.push_queue import Stage
 from app.core.reference import parse_normalized
+from app.core.secret import Secret
 from app.ui.app import DockpushApp
 from app.ui.dialogs.login import LoginDialog
 from app.ui.screens.browser import ImageBrowserScreen
@@ -36,6 +43,15 @@ async def _log_in(pilot, registry: str, user: str, password: str, remember: bool
     return dialog
 
 
+def _forget_keyring_backends() -> None:
+    """Make keyring detect its backend again from the environment."""
+    # The cache is empty (reset raises KeyError) when nothing in this process asked keyring
+    # yet: dockpush imports it only when a login is first looked up.
+    with contextlib.suppress(KeyError):
+        keyring.backend.get_all_keyring.reset()
+    keyring.core.init_backend()
+
+
 def _table_rows(screen: SavedLoginsScreen) -> list[list[str]]:
     table = screen.query_one(DataTable)
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
@@ -56,7 +72,7 @@ async def test_saved_login_listed_checked_and_forgotten(
         row = _table_rows(screen)[0]
         assert row[:3] == [sandbox.auth_registry, sandbox.user, "system keyring (dockpush)"]
         assert row[3].startswith("✓ valid")  # visible without opening anything
-        app.login_checks.clear()
+        app.session.login_checks.clear()
         await pilot.press("c")
         await wait_until(pilot, lambda: _table_rows(screen)[0][3].startswith("✓ valid"))
         await pilot.press("f")
@@ -75,7 +91,7 @@ async def test_rejected_login_is_marked(
         await wait_for_screen(pilot, ImageBrowserScreen, timeout=20)
         # The password changes elsewhere: put a wrong one in the keyring.
         keyring.set_password(f"dockpush:{sandbox.auth_registry}", sandbox.user, "changed")
-        app.workflow.logins.clear()
+        app.session.workflow.logins.clear()
         await pilot.press("ctrl+l")
         screen = await wait_for_screen(pilot, SavedLoginsScreen)
         await wait_until(pilot, lambda: screen.query_one(DataTable).row_count == 1)
@@ -92,8 +108,7 @@ async def test_no_keyring_means_a_session_login_said_plainly(
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
     # keyring caches the backends it found usable; an earlier test in this process may have
     # cached the sandbox's Secret Service, which now cannot even rate itself.
-    keyring.backend.get_all_keyring.reset()
-    keyring.core.init_backend()
+    _forget_keyring_backends()
     try:
         app = DockpushApp()
         async with app.run_test(size=(120, 40)) as pilot:
@@ -111,12 +126,11 @@ async def test_no_keyring_means_a_session_login_said_plainly(
             dialog.query_one("#password", Input).focus()
             await pilot.press("enter")
             await wait_for_screen(pilot, ImageBrowserScreen, timeout=20)
-            assert app.workflow.logins[sandbox.auth_registry].username == sandbox.user
+            assert app.session.workflow.logins[sandbox.auth_registry].username == sandbox.user
         assert not list(tmp_path.rglob("logins.json"))
     finally:
         monkeypatch.undo()
-        keyring.backend.get_all_keyring.reset()
-        keyring.core.init_backend()
+        _forget_keyring_backends()
 
 
 async def test_password_appears_nowhere(
@@ -155,7 +169,7 @@ async def test_password_appears_nowhere(
         await wait_until(pilot, lambda: bool(push.reports), timeout=20)
         screens_text.append(app.export_screenshot())
         await pilot.press("enter")
-        await wait_until(pilot, lambda: push.phase == "done", timeout=60)
+        await wait_until(pilot, lambda: push.stage is Stage.DONE, timeout=60)
         push.action_toggle_log()
         await settle(app, pilot)
         screens_text.append(app.export_screenshot())
@@ -198,4 +212,121 @@ async def test_empty_fields_are_named_and_nothing_is_checked(
         assert "Fill in the user and password." in outcome
         assert not [w for w in dialog.workers if w.group == "check"]
         assert isinstance(app.screen, LoginDialog)  # still open, nothing lost
-        assert sandbox.auth_registry not in app.workflow.logins
+        assert sandbox.auth_registry not in app.session.workflow.logins
+
+
+# -- a broken docker config is listed as broken, never as "no logins" -----------------------
+
+
+def _note(screen: SavedLoginsScreen) -> str:
+    return str(screen.query_one("#logins-note").render())
+
+
+async def _open_logins(pilot) -> SavedLoginsScreen:
+    await wait_for_screen(pilot, ImageBrowserScreen)
+    await pilot.press("ctrl+l")
+    screen = await wait_for_screen(pilot, SavedLoginsScreen)
+    await settle(pilot.app, pilot)
+    return screen
+
+
+async def test_broken_config_json_is_listed_as_broken_with_what_to_do(
+    sandbox: SandboxInfo, secret_service: None, isolated_config: Path, unique: str
+) -> None:
+    registry = f"kept-{unique}.example"
+    store = CredentialStore()
+    store.save(Login(registry, "alice", Secret(f"pw-{unique}")))
+    config_file = isolated_config / "config.json"
+    config_file.write_text('{"auths": {')
+    notes: list[str] = []
+
+    def note_down(message: Message) -> None:
+        if isinstance(message, Notify):
+            notes.append(message.notification.message)
+
+    try:
+        app = DockpushApp()
+        async with app.run_test(size=(130, 40), message_hook=note_down) as pilot:
+            screen = await _open_logins(pilot)
+            rows = _table_rows(screen)
+            # dockpush's own login still works; the config is a broken row, not an empty list.
+            assert rows[0][:3] == [registry, "alice", "system keyring (dockpush)"]
+            assert rows[1] == [str(config_file), "-", "docker config.json", "✗ broken"]
+            note = _note(screen)
+            assert "No saved logins" not in note
+            assert f"{config_file} is not valid JSON" in note and "line 1" in note
+            assert f"What to do: Fix or move {config_file}" in note
+            table = screen.query_one(DataTable)
+            table.move_cursor(row=1)
+            await pilot.press("c")  # nothing to check: the row says what to do instead
+            await settle(app, pilot)
+            assert any("is broken: Fix or move" in note for note in notes), notes
+            assert not [w for w in screen.workers if w.group == "check"]
+    finally:
+        store.forget(registry)
+
+
+async def test_failing_real_credential_helper_is_listed_as_broken(
+    sandbox: SandboxInfo, isolated_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real docker-credential-secretservice, with no Secret Service to reach.
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus")
+    (isolated_config / "config.json").write_text('{"credsStore": "secretservice"}')
+    app = DockpushApp()
+    async with app.run_test(size=(130, 40)) as pilot:
+        screen = await _open_logins(pilot)
+        assert _table_rows(screen) == [
+            ["docker-credential-secretservice", "-", "docker credsStore", "✗ broken"]
+        ]
+        note = _note(screen)
+        assert "No saved logins" not in note
+        assert "docker-credential-secretservice list failed with exit status 1" in note
+        helper = shutil.which("docker-credential-secretservice")
+        assert f"What to do: Try `{helper} list` in a terminal" in note
+
+
+async def test_rows_update_in_place_and_the_cursor_stays_on_its_login(
+    sandbox: SandboxInfo,
+    secret_service: None,
+    engine_client,
+    unique: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_clear(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the table was cleared instead of updated in place")
+
+    store = CredentialStore()
+    names = [f"{letter}-{unique}.example" for letter in "bcd"]
+    for name in names[:2]:
+        store.save(Login(name, "alice", Secret("pw")))
+    try:
+        app = DockpushApp()
+        async with app.run_test(size=(130, 40)) as pilot:
+            screen = await _open_logins(pilot)
+            monkeypatch.setattr(DataTable, "clear", no_clear)
+            table = screen.query_one(DataTable)
+            table.move_cursor(row=1)
+            assert screen.highlighted_key() == f"login:{names[1]}"
+            # A login that sorts first arrives, another leaves: the cursor keeps its login.
+            store.save(Login(f"a-{unique}.example", "alice", Secret("pw")))
+            store.save(Login(names[2], "alice", Secret("pw")))
+            store.forget(names[0])
+            screen.load()
+            await wait_until(pilot, lambda: table.row_count == 3)
+            assert [row[0] for row in _table_rows(screen)] == [f"a-{unique}.example", *names[1:]]
+            assert screen.highlighted_key() == f"login:{names[1]}"
+            # A check's result lands in its row; the cursor does not move.
+            await pilot.press("c")
+            await wait_until(pilot, lambda: _table_rows(screen)[1][3] != "not checked", 20)
+            checked = _table_rows(screen)[1][3]
+            assert "unreachable" in checked  # no such registry exists
+            # The column grew to fit it (a wider cell updated in place is not cut off).
+            assert list(table.columns.values())[3].content_width >= len(checked)
+            assert screen.highlighted_key() == f"login:{names[1]}"
+            # enter logs in again to the highlighted registry.
+            await pilot.press("enter")
+            dialog = await wait_for_screen(pilot, LoginDialog)
+            assert dialog.query_one("#registry", Input).value == names[1]
+    finally:
+        for name in [f"a-{unique}.example", *names]:
+            store.forget(name)

@@ -8,7 +8,9 @@ import docker
 import pytest
 from textual.widgets import Input
 
+from app.core.errors import ImageNotFound
 from app.core.progress import Phase
+from app.core.push_queue import Stage
 from app.core.reference import Reference, parse_normalized
 from app.ui.app import DockpushApp
 from app.ui.dialogs.confirm import ConfirmDialog
@@ -65,7 +67,7 @@ async def test_multi_layer_push_then_repeat_then_mount(
         rows = screen.query("LayerRow")
         assert len(rows) == 3
         assert all("Pushed" in str(r.render()) for r in rows)
-        assert app.workflow.pushed[str(first)] == item.result.digest
+        assert app.session.workflow.pushed[str(first)] == item.result.digest
 
     async with DockpushApp().run_test(size=(130, 45)) as pilot:
         screen = await open_push_screen(pilot, [first])
@@ -132,7 +134,7 @@ async def test_login_error_during_push_opens_login_then_retries(
     app = DockpushApp()
     async with app.run_test(size=(130, 45)) as pilot:
         screen = await open_push_screen(pilot, [target])
-        screen._start([0])  # push despite the failed pre-flight, as a stale login would
+        screen._start()  # push despite the failed pre-flight, as a stale login would
         await wait_for_screen(pilot, LoginDialog, timeout=30)
         assert screen.items[0].state is ItemState.FAILED
         assert "Login required" in str(screen.query_one("#push-error").render())
@@ -168,7 +170,7 @@ async def test_registry_stopped_mid_push_fails_clearly_then_retry_succeeds(
                 # store gives up at once (tests/data/push-containerd-registry-stopped.jsonl).
                 await wait_for_layer_phase(pilot, screen, Phase.RETRYING, timeout=30)
                 assert "gives no reason" in str(screen.query_one("#push-outcome").render())
-            await wait_until(pilot, lambda: screen.phase == "done", timeout=90)
+            await wait_until(pilot, lambda: screen.stage is Stage.DONE, timeout=90)
             assert screen.items[0].state is ItemState.FAILED
             shown = str(screen.query_one("#push-error").render())
             assert "Registry not reachable" in shown and "What to do" in shown
@@ -197,11 +199,89 @@ async def test_cancelled_push_claims_nothing(
             await pilot.press("escape")
             await wait_for_screen(pilot, ConfirmDialog)
             await pilot.press("y")
-            await wait_until(pilot, lambda: screen.phase == "done", timeout=30)
+            assert screen.stage in (Stage.CANCELLING, Stage.DONE)
+            await wait_until(pilot, lambda: screen.stage is Stage.DONE, timeout=30)
             assert screen.items[0].state is ItemState.CANCELLED
             assert screen.items[0].result is None
-            assert str(reference) not in app.workflow.pushed
+            assert str(reference) not in app.session.workflow.pushed
             assert "Cancelled" in str(screen.query_one("#push-outcome").render())
+            assert not screen.query_one("#push-stage").has_class("-preflight")
+
+
+async def test_retrying_the_first_of_two_ends_done_so_enter_verifies(
+    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+) -> None:
+    """Issue 17's bug: in a queue of two, the first push fails and is retried after a fix.
+    The screen used to stay "pushing" with both done, and enter pushed both again instead
+    of opening verification."""
+    first, second = (
+        _image(
+            engine_client,
+            f"{sandbox.open_registry}/ui/retry-{unique}-{i}:1",
+            f"{unique}{i}",
+            remove_afterwards,
+        )
+        for i in range(2)
+    )
+    # The first image kept under another name, so its tag can go away and come back.
+    kept = parse_normalized(f"{sandbox.open_registry}/ui/kept-{unique}:1")
+    engine_client.api.tag(str(first), kept.name, kept.tag)
+    remove_afterwards.append(str(kept))
+    started: list[int] = []
+
+    def count_starts(message: object) -> None:
+        if isinstance(message, PushScreen.PushStarted):
+            started.append(message.index)
+
+    app = DockpushApp()
+    async with app.run_test(size=(130, 45), message_hook=count_starts) as pilot:
+        screen = await open_push_screen(pilot, [first, second])
+        assert all(report.ready for report in screen.reports)
+        engine_client.api.remove_image(str(first))  # gone between the pre-flight and the push
+        await pilot.press("enter")
+        states = [ItemState.FAILED, ItemState.DONE]
+        await wait_until(pilot, lambda: [i.state for i in screen.items] == states, timeout=60)
+        assert isinstance(screen.items[0].error, ImageNotFound)
+        engine_client.api.tag(str(kept), first.name, first.tag)  # fixed
+        await pilot.press("R")
+        await wait_until(pilot, lambda: screen.items[0].state is ItemState.DONE, timeout=60)
+        await settle(app, pilot)
+        assert started == [0, 1, 0]
+        await pilot.press("enter")
+        await wait_for_screen(pilot, VerifyScreen)
+        assert started == [0, 1, 0], "enter pushed again instead of verifying"
+        assert screen.stage is Stage.DONE and screen.queue.all_pushed
+        assert app.screen.targets == [first, second]
+
+
+async def test_the_end_of_a_push_is_drawn_before_the_registry_is_asked(
+    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+) -> None:
+    """The outcome reaches the screen as soon as the engine's stream ends; reading the
+    pushed manifest back (the registry's sizes for the total) comes after it."""
+    target = _image(
+        engine_client, f"{sandbox.open_registry}/ui/end-{unique}:1", unique, remove_afterwards
+    )
+    seen: list[PushScreen.PushProgressed | PushScreen.PushFinished] = []
+
+    def keep(message: object) -> None:
+        if isinstance(message, PushScreen.PushProgressed | PushScreen.PushFinished):
+            seen.append(message)
+
+    app = DockpushApp()
+    async with app.run_test(size=(130, 45), message_hook=keep) as pilot:
+        screen = await open_push_screen(pilot, [target])
+        await push_and_wait(pilot, screen)
+        finished = next(i for i, m in enumerate(seen) if isinstance(m, PushScreen.PushFinished))
+        end = seen[finished]
+        assert end.snapshot.result == end.result is not None
+        assert end.snapshot.fraction == 1.0
+        assert end.snapshot.stated_layer_bytes is None  # the registry is not asked yet
+        refined = seen[finished + 1 :]
+        assert refined and all(isinstance(m, PushScreen.PushProgressed) for m in refined)
+        assert refined[-1].snapshot.stated_layer_bytes is not None
+        assert screen.items[0].snapshot is refined[-1].snapshot
+        assert "as the registry stores them" in str(screen.query_one("#overall-label").render())
 
 
 @pytest.mark.parametrize("count", [2])

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+
 import docker
+import pytest
 from textual.widgets import Button, Input, Label, Static
 
-from app.core.credentials import Login, Secret
+from app.core.credentials import CredentialStore, Login
 from app.core.engine import Engine
+from app.core.secret import Secret
+from app.core.tagging import TagFields
 from app.ui.app import DockpushApp
 from app.ui.screens.browser import ImageBrowserScreen
 from app.ui.screens.push import PushScreen
-from app.ui.screens.tag_form import TagFormScreen
+from app.ui.screens.tag_form import FIELDS, TagFormScreen
 from app.ui.workflow import Source
 from tests.harness.sandbox import SandboxInfo
 from tests.ui import settle, wait_for_screen
@@ -64,7 +69,10 @@ async def test_apply_creates_tags_in_the_engine(
         await settle(app, pilot)
         tags = engine_client.images.get("dockpush-demo/tiny:1.0").tags
         assert f"{target}:1.0" in tags and f"{target}:latest" in tags
-        assert [str(t) for t in app.workflow.targets] == [f"{target}:1.0", f"{target}:latest"]
+        assert [str(t) for t in app.session.workflow.targets] == [
+            f"{target}:1.0",
+            f"{target}:latest",
+        ]
 
 
 async def test_every_validation_message(engine_client: docker.DockerClient) -> None:
@@ -166,7 +174,7 @@ async def test_registry_suggestions_and_namespace_from_saved_logins(
     app = DockpushApp()
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for_screen(pilot, ImageBrowserScreen)
-        app.workflow.logins[sandbox.auth_registry] = Login(
+        app.session.workflow.logins[sandbox.auth_registry] = Login(
             sandbox.auth_registry, "saved-user", Secret("x")
         )
         screen = await _form(pilot, "dockpush-demo/tiny:1.0")
@@ -174,3 +182,70 @@ async def test_registry_suggestions_and_namespace_from_saved_logins(
         assert screen.query_one("#namespace", Input).value == "saved-user"
         suggestion = await screen.query_one("#registry", Input).suggester.get_suggestion("127.0")
         assert suggestion == sandbox.auth_registry
+
+
+async def test_a_pasted_registry_survives_the_images_and_saved_logins_arriving(
+    engine_client: docker.DockerClient, sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The known bug: a registry pasted into the form was reset to docker.io when the form's
+    workers reported. Both of them (the real image list and the real saved logins) are held
+    until the paste has landed; neither then touches what was pasted."""
+    armed, release = threading.Event(), threading.Event()
+
+    def held(read):
+        def call(*args, **kwargs):
+            result = read(*args, **kwargs)
+            if armed.is_set():
+                release.wait(10)
+            return result
+
+        return call
+
+    monkeypatch.setattr(Engine, "list_images", held(Engine.list_images))
+    monkeypatch.setattr(CredentialStore, "saved_users", held(CredentialStore.saved_users))
+    app = DockpushApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_screen(pilot, ImageBrowserScreen)
+        await settle(app, pilot)
+        details = Engine.connect().inspect_image("dockpush-demo/tiny:1.0")
+        armed.set()
+        app.start_tagging([Source("dockpush-demo/tiny:1.0", details.id, "dockpush-demo/tiny", ())])
+        form = await wait_for_screen(pilot, TagFormScreen)
+        assert not form.images  # still held
+        box = form.query_one("#registry", Input)
+        box.value = ""
+        box.insert_text_at_cursor(f"{sandbox.open_registry}/pasted/app:7")
+        await pilot.pause(0.1)
+        release.set()
+        await settle(app, pilot)
+        assert form.images  # the image list arrived after the paste
+        fields = {f: form.query_one(f"#{f}", Input).value for f in FIELDS}
+        assert fields == {
+            "registry": sandbox.open_registry,
+            "namespace": "pasted",
+            "repository": "app",
+            "tags": "7",
+        }
+        assert app.session.workflow.tag_fields == TagFields(
+            sandbox.open_registry, "pasted", "app", "7"
+        )
+
+
+async def test_saved_logins_are_read_off_the_ui_thread(
+    engine_client: docker.DockerClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The saved logins (a file, maybe a slow disk or network home) are read in a worker; the
+    namespace still takes the saved user for Docker Hub when they arrive."""
+    threads: list[str] = []
+    read = CredentialStore.saved_users
+
+    def recorded(store: CredentialStore) -> dict[str, str]:
+        threads.append(threading.current_thread().name)
+        return {**read(store), "docker.io": "saved-hub-user"}
+
+    monkeypatch.setattr(CredentialStore, "saved_users", recorded)
+    app = DockpushApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _form(pilot, "dockpush-demo/tiny:1.0")
+        assert threads and threading.main_thread().name not in threads
+        assert screen.query_one("#namespace", Input).value == "saved-hub-user"

@@ -6,11 +6,12 @@ import docker
 import pytest
 
 from app.core.checks import Outcome
-from app.core.credentials import Login, Secret
+from app.core.credentials import Login
 from app.core.engine import Engine
 from app.core.progress import PushProgress
 from app.core.reference import Reference, parse_normalized
 from app.core.registry import RegistryClient, parse_challenge
+from app.core.secret import Secret
 from app.core.verify import verify
 from app.ui.app import DockpushApp
 from app.ui.screens.verify import VerifyScreen
@@ -144,7 +145,7 @@ async def test_verify_screen_shows_results_and_copies_pinned(
     app = DockpushApp()
     async with app.run_test(size=(130, 45)) as pilot:
         await pilot.pause(0.3)
-        app.workflow.pushed[str(target)] = digest
+        app.session.workflow.pushed[str(target)] = digest
         app.start_verify([target])
         screen = await wait_for_screen(pilot, VerifyScreen)
         await wait_until(pilot, lambda: bool(screen.reports), timeout=20)

@@ -131,7 +131,7 @@ async def test_verify_screen_shows_each_platform(
     app = DockpushApp(host=sandbox.containerd_docker_host)
     async with app.run_test(size=(150, 60)) as pilot:
         await pilot.pause(0.3)
-        app.workflow.pushed[str(target)] = digest
+        app.session.workflow.pushed[str(target)] = digest
         app.start_verify([target])
         screen = await wait_for_screen(pilot, VerifyScreen)
         await wait_until(pilot, lambda: bool(screen.reports), timeout=30)

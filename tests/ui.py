@@ -10,6 +10,7 @@ from textual.app import App
 from textual.pilot import Pilot
 
 from app.core.progress import Phase
+from app.core.push_queue import Stage
 from app.core.reference import Reference
 from app.ui.screens.push import PushScreen
 
@@ -59,7 +60,7 @@ async def open_push_screen(pilot: Pilot, targets: list[Reference]) -> PushScreen
 async def push_and_wait(pilot: Pilot, screen: PushScreen, timeout: float = 60) -> None:
     """Press enter to push, and wait until the whole queue is done."""
     await pilot.press("enter")
-    await wait_until(pilot, lambda: screen.phase == "done", timeout=timeout)
+    await wait_until(pilot, lambda: screen.stage is Stage.DONE, timeout=timeout)
     await settle(pilot.app, pilot)
 
 
@@ -69,7 +70,7 @@ async def wait_for_layer_phase(
     """Wait until some layer of the current push is in `phase`."""
 
     def reached() -> bool:
-        snap = screen.items[screen.current or 0].snapshot
+        snap = screen.queue.shown.snapshot
         return snap is not None and any(view.phase is phase for view in snap.layers)
 
     await wait_until(pilot, reached, timeout)

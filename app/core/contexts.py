@@ -22,7 +22,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
+from app.core.docker_config import docker_config_dir, read_docker_config
 from app.core.errors import ContextNotFound, ContextUnreadable
 
 DEFAULT_CONTEXT = "default"
@@ -64,12 +66,6 @@ class EngineEndpoint:
         if scheme in ("tcp", "http", "https") and self.tls is not None:
             return "tcp+tls"
         return "tcp" if scheme in ("http", "https") else scheme
-
-
-def docker_config_dir(env: Mapping[str, str] | None = None) -> Path:
-    """The docker CLI's config folder: DOCKER_CONFIG, else ~/.docker."""
-    env = os.environ if env is None else env
-    return Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
 
 
 def context_id(name: str) -> str:
@@ -131,13 +127,14 @@ def load_context(
 
 def _read_context(meta_file: Path, chosen_by: str = "", name: str | None = None) -> EngineEndpoint:
     """One context's metadata file (`contexts/meta/<id>/meta.json`) and its TLS folder."""
-    meta: object = None
+    meta: Any = None  # JSON from a file: any shape until each key is checked below
     try:
         meta = json.loads(meta_file.read_text())
-        name = name or str(meta["Name"])  # type: ignore[index]
-        docker_endpoint = meta["Endpoints"]["docker"]  # type: ignore[index]
+        name = name or str(meta["Name"])
+        docker_endpoint = meta["Endpoints"]["docker"]
         host = str(docker_endpoint["Host"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        skip_verify = bool(docker_endpoint.get("SkipTLSVerify", False))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         known = name or (meta.get("Name") if isinstance(meta, dict) else None)
         which = f' "{known}"' if known else ""
         raise ContextUnreadable(
@@ -145,25 +142,13 @@ def _read_context(meta_file: Path, chosen_by: str = "", name: str | None = None)
             f"{meta_file} has no usable docker endpoint.",
             detail=f"{error.__class__.__name__}: {error}",
         ) from None
-    skip_verify = bool(docker_endpoint.get("SkipTLSVerify", False))
     tls_folder = meta_file.parents[2] / "tls" / meta_file.parent.name / "docker"
     tls = None
     if tls_folder.is_dir() or skip_verify:
         tls = _tls_from_files(tls_folder, verify=not skip_verify)
-    description = str((meta.get("Metadata") or {}).get("Description") or "")  # type: ignore[union-attr]
+    metadata = meta.get("Metadata")  # meta is an object: it had "Endpoints"
+    description = str(metadata.get("Description") or "") if isinstance(metadata, dict) else ""
     return EngineEndpoint(name, host, tls, description=description, chosen_by=chosen_by)
-
-
-def _current_context_in_config(env: Mapping[str, str]) -> str:
-    config_file = docker_config_dir(env) / "config.json"
-    try:
-        config = json.loads(config_file.read_text())
-    except (OSError, ValueError):
-        # The CLI refuses to start on a broken config.json; dockpush explains that file
-        # where logins are read, and here falls back to the default engine.
-        return ""
-    current = config.get("currentContext") if isinstance(config, dict) else None
-    return current if isinstance(current, str) else ""
 
 
 def resolve_endpoint(
@@ -179,7 +164,9 @@ def resolve_endpoint(
         return default_endpoint(host_option, env)
     if env.get("DOCKER_CONTEXT"):
         return load_context(env["DOCKER_CONTEXT"], env, chosen_by="DOCKER_CONTEXT")
-    current = _current_context_in_config(env)
+    # The CLI refuses to start on a broken config.json; dockpush falls back to the default
+    # engine here and explains the file in the saved-logins screen.
+    current = read_docker_config(env).current_context
     if current and current != DEFAULT_CONTEXT:
         return load_context(current, env, chosen_by="the current context in config.json")
     return default_endpoint(env=env)

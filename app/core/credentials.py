@@ -1,94 +1,45 @@
-"""Credentials: secrets that never print, and where saved logins come from.
+"""Saved logins: dockpush's own, in the system keyring, and where a registry's login is found.
 
 Order of trust when looking up a registry's login:
 1. the system keyring, through `keyring`: dockpush's own entries, service
    `dockpush:<registry>` (Docker Hub is `dockpush:docker.io`), user name = the login's user;
-2. the docker CLI's configuration (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`):
-   `credHelpers[registry]`, then `credsStore`, through the docker-credential-helpers protocol
-   (`docker-credential-NAME get|list`, JSON on stdin/stdout);
+2. the docker CLI's configuration (app/core/docker_config.py): `credHelpers[registry]`, then
+   `credsStore`, through the docker-credential-helpers protocol;
 3. its `auths` entries (base64 `auth`, or `identitytoken`).
 
 dockpush writes only to the keyring. Which registries have a dockpush login (registry and
 user, never a secret) is kept in `logins.json` in the config folder, because keyrings
 cannot list their entries.
+
+`keyring` is imported when first used, not at start-up: it loads its backends' modules
+(20-30 ms measured with -X importtime), and most runs only list images.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
-import re
-import shutil
-import subprocess
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from types import ModuleType
 
-import keyring
-import keyring.errors
 from platformdirs import user_config_dir
 
-from app.core.errors import DockerConfigBroken, KeyringUnavailable
+from app.core.docker_config import (
+    ConfigProblem,
+    DockerConfig,
+    DockerCredential,
+    helper_get,
+    helper_list,
+    read_docker_config,
+)
+from app.core.errors import DockerConfigBroken, DockpushError, KeyringUnavailable
 from app.core.private_files import replace_private_file
+from app.core.reference import DEFAULT_DOMAIN, DOCKER_HUB_AUTH_KEY, registry_key
+from app.core.secret import Secret
 
-DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
-_DOCKER_HUB_ALIASES = {
-    "",
-    "docker.io",
-    "index.docker.io",
-    "registry-1.docker.io",
-    DOCKER_HUB_AUTH_KEY,
-}
-
-
-class Secret:
-    """A password or token: `str()`, `repr()` and formatting show only asterisks.
-
-    The value is reachable only through `reveal()`, called at the moment it is handed
-    to the engine or a registry, so a secret cannot end up in a log or on screen by accident.
-    """
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The secret itself; pass it on, never show or store it."""
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(("Secret", len(self._value)))
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __format__(self, spec: str) -> str:
-        return repr(self)
-
-    def __reduce__(self) -> tuple:
-        raise TypeError("a Secret cannot be pickled")
-
-
-def registry_key(registry: str) -> str:
-    """The canonical name of a registry: Docker Hub's many spellings become one."""
-    text = registry.strip().lower()
-    if text.rstrip("/") in {alias.rstrip("/") for alias in _DOCKER_HUB_ALIASES}:
-        return "docker.io"
-    for prefix in ("https://", "http://"):
-        text = text.removeprefix(prefix)
-    text = text.rstrip("/").removesuffix("/v1").removesuffix("/v2").rstrip("/")
-    return "docker.io" if text in _DOCKER_HUB_ALIASES else text
+KEYRING_SERVICE_PREFIX = "dockpush:"
 
 
 @dataclass(frozen=True)
@@ -102,7 +53,7 @@ class Login:
 
     def auth_config(self) -> dict[str, str]:
         """The engine's X-Registry-Auth payload (built only when a request is sent)."""
-        hub = registry_key(self.registry) == "docker.io"
+        hub = registry_key(self.registry) == DEFAULT_DOMAIN
         address = DOCKER_HUB_AUTH_KEY if hub else self.registry
         if self.identity_token:
             return {"identitytoken": self.secret.reveal(), "serveraddress": address}
@@ -133,7 +84,27 @@ class SavedLogin:
     detail: str = ""
 
 
-KEYRING_SERVICE_PREFIX = "dockpush:"
+@dataclass(frozen=True)
+class LoginProblem:
+    """A place logins should come from that cannot be used, shown as broken beside the logins."""
+
+    subject: str  # the config file, a server named in it, or a credential helper
+    source: LoginSource
+    error: DockpushError
+
+    @property
+    def where(self) -> str:
+        """The place, as the saved-logins screen names it (a problem may be anywhere in
+        config.json, not only in `auths`)."""
+        return "docker config.json" if self.source is LoginSource.CONFIG else self.source.value
+
+
+@dataclass(frozen=True)
+class SavedLogins:
+    """Every saved login found, and every source that could not be read."""
+
+    logins: list[SavedLogin]
+    problems: list[LoginProblem]
 
 
 def config_dir() -> Path:
@@ -141,49 +112,21 @@ def config_dir() -> Path:
     return Path(os.environ.get("DOCKPUSH_CONFIG_DIR") or user_config_dir("dockpush"))
 
 
-def docker_config_file() -> Path:
-    """The docker CLI's config.json, as the CLI finds it."""
-    folder = os.environ.get("DOCKER_CONFIG") or str(Path.home() / ".docker")
-    return Path(folder) / "config.json"
+def _keyring() -> ModuleType:
+    """The `keyring` package, imported on first use (see the module docstring)."""
+    import keyring  # also loads keyring.errors, which callers catch
 
-
-# A helper is a program `docker-credential-NAME` found on PATH; NAME is a bare name such as
-# `secretservice`, `pass` or `ecr-login`: a separator or a leading dot would let a config file
-# run a program relative to the current folder.
-_HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
-# What the docker-credential-helpers protocol prints when it holds no login for a server.
-HELPER_NOT_FOUND = "credentials not found in native keychain"
-HELPER_TIMEOUT_SECONDS = 30
-
-
-def credential_helper_program(name: object) -> str:
-    """The absolute path of `docker-credential-NAME` on PATH (relative PATH entries such as
-    `.` are skipped); DockerConfigBroken when NAME is not a bare name or nothing is found."""
-    if not isinstance(name, str) or not _HELPER_NAME.fullmatch(name):
-        raise DockerConfigBroken(
-            f"The docker config names the credential helper {name!r}, which is not a bare "
-            "program name (letters, digits, . _ + -, no path); it is not run and its logins "
-            "are ignored."
-        )
-    program = f"docker-credential-{name}"
-    search = os.environ.get("PATH", os.defpath).split(os.pathsep)
-    found = shutil.which(program, path=os.pathsep.join(d for d in search if os.path.isabs(d)))
-    if found is None:
-        raise DockerConfigBroken(
-            f"The docker config names the credential helper {name!r}, but {program} is "
-            "not installed (not on PATH); its logins are ignored."
-        )
-    return found
+    return keyring
 
 
 def keyring_problem() -> str | None:
     """Why the keyring cannot be used, or None when it can. May block (locked keyring)."""
-    backend = keyring.get_keyring()
+    backend = _keyring().get_keyring()
     name = type(backend).__module__ + "." + type(backend).__name__
     if "fail" in name or "null" in name.lower():
         return f"no keyring backend is available ({name})"
     try:
-        priority = backend.priority  # type: ignore[attr-defined]
+        priority = backend.priority
     except Exception as error:  # a backend that cannot even rate itself is unusable
         return f"{name} is not usable: {error}"
     if priority is not None and priority <= 0:
@@ -195,11 +138,33 @@ def _service(registry: str) -> str:
     return KEYRING_SERVICE_PREFIX + registry_key(registry)
 
 
+def _config_problems(config: DockerConfig) -> list[LoginProblem]:
+    return [_as_login_problem(problem) for problem in config.problems]
+
+
+def _as_login_problem(problem: ConfigProblem) -> LoginProblem:
+    return LoginProblem(problem.subject, LoginSource.CONFIG, problem.error)
+
+
+def _server_names(registry: str) -> list[str]:
+    """The spellings the docker CLI may have filed a registry's login under."""
+    key = registry_key(registry)
+    if key == DEFAULT_DOMAIN:
+        return [DOCKER_HUB_AUTH_KEY, DEFAULT_DOMAIN, "index.docker.io"]
+    return [registry, key, f"https://{key}", f"http://{key}"]
+
+
+def _login(registry: str, credential: DockerCredential) -> Login:
+    return Login(registry, credential.username, credential.secret, credential.identity_token)
+
+
 class CredentialStore:
-    """Finds saved logins (keyring, then the docker CLI's config) and saves to the keyring."""
+    """Finds saved logins (keyring, then the docker CLI's config) and saves to the keyring.
+
+    `load` keeps what it could not read in `problems`; `list_saved` returns them."""
 
     def __init__(self) -> None:
-        self.problems: list[str] = []
+        self.problems: list[LoginProblem] = []
 
     # -- dockpush's own logins (keyring) ---------------------------------------------------
 
@@ -209,7 +174,7 @@ class CredentialStore:
     def _index(self) -> dict[str, str]:
         try:
             return dict(json.loads(self._index_file().read_text()))
-        except (OSError, ValueError):
+        except (OSError, ValueError, TypeError):
             return {}
 
     def _write_index(self, index: dict[str, str]) -> None:
@@ -217,7 +182,7 @@ class CredentialStore:
         replace_private_file(self._index_file(), json.dumps(index, indent=2, sort_keys=True) + "\n")
 
     def saved_users(self) -> dict[str, str]:
-        """Registry -> user of dockpush's saved logins (reads the index only: never blocks)."""
+        """Registry -> user of dockpush's saved logins (reads the index file only, no keyring)."""
         return self._index()
 
     def save(self, login: Login) -> None:
@@ -225,6 +190,7 @@ class CredentialStore:
         problem = keyring_problem()
         if problem:
             raise KeyringUnavailable(f"The login could not be saved: {problem}.")
+        keyring = _keyring()
         try:
             keyring.set_password(_service(login.registry), login.username, login.secret.reveal())
         except keyring.errors.KeyringError as error:
@@ -242,6 +208,7 @@ class CredentialStore:
         username = index.pop(key, None)
         if username is None:
             return False
+        keyring = _keyring()
         try:
             keyring.delete_password(_service(key), username)
         except keyring.errors.PasswordDeleteError:
@@ -258,181 +225,101 @@ class CredentialStore:
         username = self._index().get(key)
         if username is None:
             return None
+        keyring = _keyring()
         try:
             secret = keyring.get_password(_service(key), username)
         except keyring.errors.KeyringError as error:
-            self.problems.append(f"keyring: {type(error).__name__}")
+            self.problems.append(
+                LoginProblem(
+                    key,
+                    LoginSource.KEYRING,
+                    KeyringUnavailable(
+                        f"The system keyring could not be read ({type(error).__name__}).",
+                        next_step="Unlock the system keyring, then look again.",
+                    ),
+                )
+            )
             return None
         return Login(registry, username, Secret(secret)) if secret is not None else None
 
     # -- the docker CLI's logins -----------------------------------------------------------
 
-    def _docker_config(self) -> dict:
-        path = docker_config_file()
-        if not path.exists():
-            return {}
-        try:
-            config = json.loads(path.read_text())
-        except (OSError, ValueError) as error:
-            raise DockerConfigBroken(
-                f"{path} is not valid JSON ({error.__class__.__name__}); its logins are ignored."
-            ) from None
-        if not isinstance(config, dict):
-            raise DockerConfigBroken(f"{path} does not hold a JSON object; its logins are ignored.")
-        return config
-
     @staticmethod
-    def _config_keys(registry: str) -> list[str]:
-        key = registry_key(registry)
-        if key == "docker.io":
-            return [DOCKER_HUB_AUTH_KEY, "docker.io", "index.docker.io"]
-        return [registry, key, f"https://{key}", f"http://{key}"]
-
-    @staticmethod
-    def _helper(name: object, action: str, payload: str) -> str | None:
-        """Run `docker-credential-NAME action`; its answer, or None when it has no such login.
-
-        A failing helper's output is never quoted: a helper may print what it was handling.
-        """
-        program = credential_helper_program(name)
-        try:
-            result = subprocess.run(
-                [program, action],
-                input=payload,
-                capture_output=True,
-                text=True,
-                timeout=HELPER_TIMEOUT_SECONDS,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise DockerConfigBroken(
-                f"{program} {action} did not answer within {HELPER_TIMEOUT_SECONDS} s; "
-                "its logins are ignored."
-            ) from None
-        except OSError as error:
-            raise DockerConfigBroken(
-                f"{program} could not be started ({error.strerror}); its logins are ignored."
-            ) from None
-        if result.returncode == 0:
-            return result.stdout
-        if result.stdout.strip() == HELPER_NOT_FOUND:
-            return None
-        raise DockerConfigBroken(
-            f"{program} {action} failed with exit status {result.returncode}; its output "
-            "is not shown, as it may hold a secret. Its logins are ignored."
-        )
-
-    def _from_helper(self, name: object, registry: str, source: LoginSource) -> Login | None:
-        for server in self._config_keys(registry):
-            output = self._helper(name, "get", server)
-            if output is None:
-                continue
-            try:
-                data = json.loads(output)
-                username, secret = str(data.get("Username", "")), str(data.get("Secret", ""))
-            except (ValueError, AttributeError):
-                raise DockerConfigBroken(
-                    f"The credential helper {name!r} answered something other than a login; "
-                    "its logins are ignored."
-                ) from None
-            if secret:
-                token = username == "<token>"
-                return Login(registry, username, Secret(secret), identity_token=token)
+    def _from_helper(name: str, servers: list[str]) -> DockerCredential | None:
+        for server in servers:
+            found = helper_get(name, server)
+            if found is not None:
+                return found
         return None
 
-    def _from_auths(self, config: dict, registry: str) -> Login | None:
-        auths = config.get("auths") or {}
-        for server in self._config_keys(registry):
-            entry = auths.get(server)
-            if not entry:
-                continue
-            if entry.get("identitytoken"):
-                return Login(
-                    registry,
-                    entry.get("username", "<token>"),
-                    Secret(entry["identitytoken"]),
-                    identity_token=True,
-                )
-            if entry.get("auth"):
-                try:
-                    decoded = base64.b64decode(entry["auth"], validate=True).decode()
-                except (binascii.Error, UnicodeDecodeError):
-                    raise DockerConfigBroken(
-                        f"The login for {server} in {docker_config_file()} is not valid base64."
-                    ) from None
-                username, sep, password = decoded.partition(":")
-                if not sep:
-                    raise DockerConfigBroken(
-                        f"The login for {server} in {docker_config_file()} has no ':' "
-                        "between user and password."
-                    )
-                return Login(registry, username, Secret(password))
+    def _from_docker(self, config: DockerConfig, registry: str) -> tuple[Login, LoginSource] | None:
+        """The docker CLI's login for a registry; DockerConfigBroken when a helper fails."""
+        servers = _server_names(registry)
+        helper = next((config.cred_helpers[s] for s in servers if s in config.cred_helpers), None)
+        if helper is not None:
+            # As the CLI: a registry with its own helper never falls back to another source.
+            found = self._from_helper(helper, servers) if helper else None  # "": refused name
+            return (_login(registry, found), LoginSource.HELPER) if found else None
+        if config.creds_store:
+            found = self._from_helper(config.creds_store, servers)
+            if found is not None:
+                return _login(registry, found), LoginSource.STORE
+        for server in servers:
+            entry = config.auths.get(server)
+            credential = entry.credential(config.path) if entry else None
+            if credential is not None:
+                return _login(registry, credential), LoginSource.CONFIG
         return None
-
-    def _from_docker(self, registry: str) -> tuple[Login, LoginSource] | None:
-        config = self._docker_config()
-        helpers = config.get("credHelpers") or {}
-        for server in self._config_keys(registry):
-            if server in helpers:
-                login = self._from_helper(helpers[server], registry, LoginSource.HELPER)
-                return (login, LoginSource.HELPER) if login else None
-        if config.get("credsStore"):
-            login = self._from_helper(config["credsStore"], registry, LoginSource.STORE)
-            if login:
-                return login, LoginSource.STORE
-        login = self._from_auths(config, registry)
-        return (login, LoginSource.CONFIG) if login else None
 
     # -- lookups ---------------------------------------------------------------------------
 
     def load(self, registry: str) -> tuple[Login, LoginSource] | None:
-        """The most trusted login for a registry, and where it came from. May block."""
+        """The most trusted login for a registry, and where it came from. May block.
+
+        What could not be read on the way is added to `problems`."""
         login = self._from_keyring(registry)
         if login is not None:
             return login, LoginSource.KEYRING
+        config = read_docker_config()
+        self.problems += _config_problems(config)
         try:
-            return self._from_docker(registry)
+            return self._from_docker(config, registry)
         except DockerConfigBroken as error:
-            self.problems.append(error.explanation)
+            self.problems.append(LoginProblem(registry_key(registry), LoginSource.CONFIG, error))
             return None
 
-    def list_saved(self) -> list[SavedLogin]:
-        """Every registry with a saved login, from every source (no secret is read here
-        except through credential helpers' `list`, which returns user names only)."""
+    def list_saved(self) -> SavedLogins:
+        """Every registry with a saved login, from every source, and what could not be read.
+        No secret is read here except through `auths` entries (decoded for the user name);
+        credential helpers are asked to `list`, which returns user names only. May block."""
         found: dict[str, SavedLogin] = {}
         for key, username in self._index().items():
             found[key] = SavedLogin(key, username, LoginSource.KEYRING)
-        try:
-            config = self._docker_config()
-        except DockerConfigBroken as error:
-            self.problems.append(error.explanation)
-            return list(found.values())
-        for server, name in (config.get("credHelpers") or {}).items():
-            found.setdefault(
-                registry_key(server), SavedLogin(registry_key(server), "", LoginSource.HELPER, name)
-            )
-        if config.get("credsStore"):
+        config = read_docker_config()
+        problems = _config_problems(config)
+        for server, name in config.cred_helpers.items():
+            if name:
+                key = registry_key(server)
+                found.setdefault(key, SavedLogin(key, "", LoginSource.HELPER, name))
+        if config.creds_store:
+            store = config.creds_store
             try:
-                listed = json.loads(self._helper(config["credsStore"], "list", "") or "{}")
-            except (DockerConfigBroken, ValueError) as error:
-                self.problems.append(str(getattr(error, "explanation", error)))
+                listed = helper_list(store)
+            except DockerConfigBroken as error:
+                problems.append(
+                    LoginProblem(f"docker-credential-{store}", LoginSource.STORE, error)
+                )
                 listed = {}
             for server, username in listed.items():
-                found.setdefault(
-                    registry_key(server),
-                    SavedLogin(
-                        registry_key(server), username, LoginSource.STORE, config["credsStore"]
-                    ),
-                )
-        for server, entry in (config.get("auths") or {}).items():
-            if entry.get("auth") or entry.get("identitytoken"):
-                username = ""
-                try:
-                    username = base64.b64decode(entry.get("auth", "")).decode().partition(":")[0]
-                except (binascii.Error, UnicodeDecodeError):
-                    self.problems.append(f"The login for {server} is not valid base64.")
-                found.setdefault(
-                    registry_key(server),
-                    SavedLogin(registry_key(server), username, LoginSource.CONFIG),
-                )
-        return sorted(found.values(), key=lambda saved: saved.registry)
+                key = registry_key(server)
+                found.setdefault(key, SavedLogin(key, username, LoginSource.STORE, store))
+        for server, entry in config.auths.items():
+            key = registry_key(server)
+            try:
+                credential = entry.credential(config.path)
+            except DockerConfigBroken as error:
+                problems.append(LoginProblem(key, LoginSource.CONFIG, error))
+                continue
+            if credential is not None:
+                found.setdefault(key, SavedLogin(key, credential.username, LoginSource.CONFIG))
+        return SavedLogins(sorted(found.values(), key=lambda saved: saved.registry), problems)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+# Before docker-py itself: docker_api imports it without its ssh transport (paramiko).
+from app.core import docker_api  # isort: skip
 import docker
 import docker.constants
 import docker.errors
@@ -62,6 +64,7 @@ from app.core.platforms import (
 from app.core.progress import ImageStore, PushEvent
 from app.core.reference import Reference
 from app.core.registry import InsecureRegistries
+from app.core.units import human_size
 
 DEFAULT_TIMEOUT = 60
 # A push whose stream is silent this long is stopped: the engine never gives up on a
@@ -121,8 +124,11 @@ class ImageDetails:
     size: int
     created: datetime
     diff_ids: tuple[str, ...]
-    # Every manifest of the image, where the engine lists them (API 1.47 and later).
+    # Every manifest of the image: listed by the engine from API 1.48, read from an export of
+    # the image before that on the containerd store; None on the classic store.
     manifests: ImageManifests | None = None
+    # Why `manifests` is None on the containerd store ("" when they were read).
+    manifests_unread: str = ""
 
     @property
     def layer_count(self) -> int:
@@ -234,6 +240,8 @@ def _client_for(endpoint: EngineEndpoint, timeout: int) -> docker.DockerClient:
         return _tls_client(host, timeout, _tls_config(endpoint.tls))
     # ssh:// goes through paramiko (docker-py's default), which reads ~/.ssh/config,
     # known_hosts and the ssh-agent like the ssh command does.
+    if endpoint.transport == "ssh":
+        docker_api.enable_ssh_transport()
     return docker.DockerClient(base_url=host, version="auto", timeout=timeout)
 
 
@@ -318,7 +326,8 @@ class Engine:
 
     def version(self) -> dict:
         """The engine's version information."""
-        return self._call("version", self._client.version)
+        version: dict = self._call("version", self._client.version)
+        return version
 
     def insecure_registries(self) -> InsecureRegistries:
         """The registries this engine talks plain HTTP to (loopback and its
@@ -389,12 +398,16 @@ class Engine:
         return images
 
     def inspect_image(self, reference: str) -> ImageDetails:
-        """Details of one image, by id or reference (with its manifests from API 1.48)."""
+        """Details of one image, by id or reference, with its manifests: from the engine from
+        API 1.48, from an export of the image before that on the containerd store."""
+        unread = ""
         if api_at_least(self.api_version, INSPECTS_MANIFESTS_FROM):
             path = f"/images/{urllib.parse.quote(reference, safe='/:@')}/json"
             raw: dict = self._call(reference, self._get_json, path, {"manifests": "1"})
+            manifests = manifests_from_engine(raw)
         else:
             raw = self._call(reference, self._client.api.inspect_image, reference)
+            manifests, unread = self._exported_manifests(reference, raw)
         return ImageDetails(
             id=raw["Id"],
             repo_tags=distinct(raw.get("RepoTags") or ()),
@@ -404,8 +417,63 @@ class Engine:
             size=int(raw.get("Size") or 0),
             created=_parse_time(raw.get("Created")),
             diff_ids=tuple((raw.get("RootFS") or {}).get("Layers") or ()),
-            manifests=manifests_from_engine(raw),
+            manifests=manifests,
+            manifests_unread=unread,
         )
+
+    def _exported_manifests(
+        self, reference: str, inspected: dict
+    ) -> tuple[ImageManifests | None, str]:
+        """The containerd store's manifests of an image, on an engine that does not list them
+        (API before 1.48), read from an export as `docker image ls --tree` would show them;
+        or None and why not. The export streams all the image's content, so a large image is
+        not read. An index with a platform's content missing exports fine (Docker 26.1.5 and
+        28.5.2 tried): the engine leaves out what it lacks, which is how it shows as missing."""
+        if self.image_store is not ImageStore.CONTAINERD:
+            return None, ""  # one platform per image: inspect's Os and Architecture
+        unlisted = f"this engine (API {self.api_version}) does not list an image's platforms"
+        size = int(inspected.get("Size") or 0)
+        if size > MAX_SIZE_EXPORT_BYTES:
+            # Size counts this machine's platform; the export holds every platform present.
+            why = f"reading them from an export would stream all {human_size(size)} or more"
+            return None, f"{unlisted}, and {why}"
+        try:
+            content = self._export(reference)
+        except ImageNotFound:
+            raise
+        except DockpushError as error:
+            return None, f"{unlisted}, and its export of the image failed: {error.explanation}"
+        manifests = oci_archive.manifests(content, str(inspected.get("Id") or ""))
+        if manifests is None:
+            return None, f"{unlisted}, and its export did not hold the image as stored"
+        return manifests, ""
+
+    def _export(
+        self, reference: str, platform: Platform | None = None
+    ) -> oci_archive.ArchiveContent:
+        """One streamed read of the engine's export of an image (of one platform of it, from
+        API 1.48): its JSON documents and blob sizes, never its layer data. Raises a typed
+        error when the engine refuses the export or the stream breaks off."""
+        params = {"names": reference}
+        if platform is not None and api_at_least(self.api_version, INSPECTS_MANIFESTS_FROM):
+            params["platform"] = platform.to_json()  # older engines export every platform
+        api = self._client.api
+        response = self._call(reference, docker_api.get_stream, api, "/images/get", params)
+        try:
+            response.raw.decode_content = True
+            return oci_archive.read(response.raw)
+        except (
+            tarfile.TarError,
+            OSError,
+            requests.RequestException,
+            urllib3.exceptions.HTTPError,
+        ) as error:
+            raise EngineAnswerMalformed(
+                f"The engine's export of {reference} broke off or is not a tar archive.",
+                detail=f"{error.__class__.__name__}: {error}",
+            ) from None
+        finally:
+            response.close()
 
     def image_history(self, reference: str) -> list[LayerInfo]:
         """The image's history, oldest step first, each step with the size of its own layer."""
@@ -434,7 +502,7 @@ class Engine:
             info = self._call("info", self._client.info)
         except DockpushError:
             return False
-        return info.get("Driver") == "native"
+        return bool(info.get("Driver") == "native")
 
     @functools.cached_property
     def image_store(self) -> ImageStore:
@@ -471,34 +539,28 @@ class Engine:
         """The containerd store's layer descriptors, read from an export of the image (the
         API states them nowhere else). The export streams every blob, so this costs about a
         read of the image's compressed content; sizes are best effort: a large image or an
-        export that breaks off gives none (the push then shows the engine's own totals)."""
+        export that fails gives none (the push then shows the engine's own totals)."""
         api = self._client.api
         content = self._call(reference, api.inspect_image, reference).get("Size") or 0
         if int(content) > MAX_SIZE_EXPORT_BYTES:  # the store's image size is its content size
             return {}
-
-        def export() -> requests.Response:
-            params = {"names": reference}
-            if platform is not None:  # API 1.48 and later; older ones export every platform
-                params["platform"] = platform.to_json()
-            response = api._get(api._url("/images/get"), params=params, stream=True)
-            api._raise_for_status(response)
-            return response
-
-        response = self._call(reference, export)
         try:
-            response.raw.decode_content = True
-            sizes = oci_archive.layer_sizes(response.raw)
-        except (tarfile.TarError, OSError, requests.RequestException, urllib3.exceptions.HTTPError):
+            sizes = oci_archive.layer_sizes(self._export(reference, platform))
+        except EngineAnswerMalformed:
             return {}
-        finally:
-            response.close()
         return {digest.partition(":")[2][:12]: size for digest, size in sizes.items()}
 
     def image_events(self) -> EventStream:
         """The engine's image events (tag, untag, delete, import, ...) until closed."""
         stream = self._call("events", self._client.events, decode=True, filters={"type": "image"})
         return EventStream(stream, self.host)
+
+    def image_names(self, image_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The tags and repo digests of one image now: an inspect without the manifests."""
+        raw = self._call(image_id, self._client.api.inspect_image, image_id)
+        tags = distinct(t for t in (raw.get("RepoTags") or ()) if t != "<none>:<none>")
+        digests = distinct(d for d in (raw.get("RepoDigests") or ()) if not d.startswith("<none>"))
+        return tags, digests
 
     # -- changing --------------------------------------------------------------------------
 
@@ -522,8 +584,8 @@ class Engine:
         """
         api = self._client.api
         try:
-            response = api._post_json(api._url("/auth"), data=login.auth_config())
-            api._raise_for_status(response)
+            response = docker_api.post_json(api, docker_api.url(api, "/auth"), login.auth_config())
+            docker_api.raise_for_status(api, response)
             return str(response.json().get("Status", "Login Succeeded"))
         except docker.errors.APIError as error:
             # The engine relays a registry's 401 as its own 401 or 500, with the text inside.
@@ -599,8 +661,18 @@ class Engine:
         return PushStream(self, reference, login, platform)
 
 
+@dataclass(frozen=True, slots=True)
+class ImageEvent:
+    """One image event: what happened (tag, untag, delete, pull, ...), to which image, and the
+    name the event carries: the tag, or (an untag on the classic store) the image's id."""
+
+    action: str
+    image_id: str
+    name: str
+
+
 class EventStream:
-    """Engine events as an iterator of action names; `close()` ends it from another thread."""
+    """Engine image events as an iterator; `close()` ends it from another thread."""
 
     def __init__(self, stream: Any, host: str) -> None:
         self._stream = stream
@@ -610,10 +682,15 @@ class EventStream:
         """Stop the stream (the iterating thread then ends)."""
         self._stream.close()
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[ImageEvent]:
         try:
             for event in self._stream:
-                yield str(event.get("Action") or event.get("status") or "")
+                actor = event.get("Actor") or {}
+                yield ImageEvent(
+                    action=str(event.get("Action") or event.get("status") or ""),
+                    image_id=str(actor.get("ID") or event.get("id") or ""),
+                    name=str((actor.get("Attributes") or {}).get("name") or ""),
+                )
         except (requests.exceptions.RequestException, AttributeError, OSError) as error:
             raise EngineConnectionLost(
                 f"The engine at {self._host} stopped sending events.", detail=str(error)
@@ -704,12 +781,13 @@ class PushStream:
     def __iter__(self) -> Iterator[PushEvent]:
         api = self.engine._client.api
         headers = {"X-Registry-Auth": _encode_auth(self._login)}
-        url = api._url("/images/{0}/push", self.reference.name)
+        url = docker_api.url(api, "/images/{0}/push", self.reference.name)
         failure: DockpushError | None = None
         confirmed = False
         try:
             # docker-py's push() does not expose the response, which we need to close on cancel.
-            response = api._post_json(
+            response = docker_api.post_json(
+                api,
                 url,
                 None,
                 headers=headers,
@@ -718,8 +796,8 @@ class PushStream:
                 timeout=(DEFAULT_TIMEOUT, PUSH_STALL_SECONDS),
             )
             self._response = response
-            api._raise_for_status(response)
-            for line in api._stream_helper(response, decode=True):
+            docker_api.raise_for_status(api, response)
+            for line in docker_api.json_lines(api, response):
                 event = PushEvent.from_json(line)
                 if event.error is not None and failure is None:
                     failure = self.engine.classify(event.error)

@@ -94,6 +94,13 @@ CATALOGUE: tuple[EngineErrorKind, ...] = (
         "The engine does not have the content of the platform it was asked to push: this "
         "multi-platform image is missing that platform's layers locally.",
     ),
+    # Engines 24 to 26 (API 1.45 and older) push the whole index, failing on a blob they lack.
+    _kind(
+        r"references multiple platform specific manifests, but not all of them are available",
+        PlatformContentMissing,
+        "This multi-platform image lacks some platforms' content locally, so the engine cannot "
+        "push the whole index.",
+    ),
     _kind(
         r"multiple matching manifests found but no specific platform requested",
         PlatformContentMissing,

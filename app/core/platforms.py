@@ -4,7 +4,9 @@ entries are attestations rather than platforms. Pure functions over the engine's
 Engines from API 1.47 list every manifest of an image (`manifests=1` on the image list, which
 `docker image ls --tree` uses): `Kind` tells a platform image from an attestation, `Available`
 says whether its content is in the local store, and `Size.Content` counts its blobs. Older
-engines do not; there an image is described by its inspect `Os`/`Architecture` alone.
+engines do not: on the containerd store the same entries are read from an export of the image
+(app/core/oci_archive.py); on the classic store an image has one platform, its inspect
+`Os`/`Architecture`.
 """
 
 from __future__ import annotations

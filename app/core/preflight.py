@@ -8,17 +8,28 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.core.checks import Check, Outcome
-from app.core.credentials import Login, registry_key
+from app.core.credentials import Login
 from app.core.engine import Engine, ImageDetails
 from app.core.engine_errors import PODMAN_NEXT_STEPS
 from app.core.errors import DockpushError, InsecureRegistry
 from app.core.platforms import ImageManifests, ManifestEntry, Platform
 from app.core.progress import ImageStore
-from app.core.reference import Reference
+from app.core.reference import Reference, registry_key
 from app.core.registry import InsecureRegistries, RegistryClient, RegistryProbe, is_loopback
+from app.core.remote_tag import (
+    LocalContent,
+    TagChange,
+    TagComparison,
+    compare,
+    local_content,
+    look_up_tag,
+)
+from app.core.steps import LoginNeed
 
 # The check that says what a push sends: the whole index, or one platform.
 PUSHES = "Pushes"
+# The check that says what the registry's tag holds now and what the push does to it.
+REMOTE_TAG = "Registry tag"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +43,27 @@ class TargetReport:
     # the choice is not offered when it is not.
     platforms: tuple[Platform, ...] = ()
     platform_note: str = ""
+    # What the pre-flight found about logging in to the target's registry.
+    login: LoginNeed = LoginNeed.UNKNOWN
+    # What the registry's tag holds now and what the push does to it (None: not asked).
+    tag: TagComparison | None = None
 
     @property
     def ready(self) -> bool:
         """Whether nothing failed."""
         return all(check.outcome is not Outcome.FAILED for check in self.checks)
+
+    @property
+    def moves_tag(self) -> bool:
+        """Whether the push would replace what the registry's tag holds (or may: the tag
+        exists and could not be compared), so the person is asked first."""
+        return self.tag is not None and self.tag.change in (TagChange.MOVES, TagChange.UNKNOWN)
+
+    @property
+    def move_key(self) -> str:
+        """What a "yes, move it" answer is about: this target, from what it holds now."""
+        remote = self.tag.remote if self.tag is not None else None
+        return f"{self.target}@{remote.digest if remote else ''}"
 
 
 def registry_display(reference: Reference) -> str:
@@ -62,6 +89,11 @@ def equivalent_commands(
 def _destination(target: Reference) -> Check:
     where = registry_display(target)
     detail = f"registry {where} · repository {target.path} · tag {target.tag}"
+    if target.is_docker_hub and target.familiar_name != target.path:
+        # As `docker push alpine:3` does, the name means Docker Hub's official images.
+        detail += " · Docker Hub's official images (library/), which only Docker publishes"
+        fix = "Press b to give it a name in your own namespace (your Docker Hub user)."
+        return Check("Destination", Outcome.FAILED, detail, fix)
     if target.is_docker_hub:
         detail += " · this goes to Docker Hub"
     return Check("Destination", Outcome.INFO, detail)
@@ -129,11 +161,10 @@ def _what_is_pushed(
     if manifests is None or not manifests.is_index:
         one = f"{details.os}/{details.architecture}"
         if manifests is None and engine.image_store is ImageStore.CONTAINERD:
-            detail = (
-                f"what the store holds under this name; this engine (API {engine.api_version}) "
-                "does not list an image's platforms (that needs API 1.48)"
+            why = details.manifests_unread or (
+                f"this engine (API {engine.api_version}) does not list an image's platforms"
             )
-            return Check(PUSHES, Outcome.INFO, detail), ()
+            return Check(PUSHES, Outcome.INFO, f"what the store holds under this name; {why}"), ()
         detail = f"one platform: {one}, a single-platform image"
         if note:
             detail += f"; choosing a platform is not offered: {note}"
@@ -230,6 +261,83 @@ def _login(
     )
 
 
+def _login_need(login: Login | None, check: Check) -> LoginNeed:
+    """The login check's finding, for the stepper."""
+    if check.outcome is Outcome.PASSED:
+        return LoginNeed.NOT_NEEDED if login is None else LoginNeed.ACCEPTED
+    return LoginNeed.MISSING if check.outcome is Outcome.FAILED else LoginNeed.UNKNOWN
+
+
+def _held(comparison: TagComparison) -> str:
+    """What the registry's tag holds: digest, creation time and platforms where known."""
+    remote = comparison.remote
+    if remote is None:
+        return ""
+    parts = [remote.digest[:19] + "…"]
+    if remote.created is not None:
+        parts.append(f"created {remote.created:%Y-%m-%d %H:%M} UTC")
+    if remote.platforms:
+        parts.append(", ".join(remote.platforms))
+    return " · ".join(parts)
+
+
+def _tag_check(target: Reference, comparison: TagComparison) -> Check:
+    """What the push does to the registry's tag, in words."""
+    name = f"{target.path}:{target.tag}"
+    change = comparison.change
+    if change is TagChange.NEW:
+        return Check(REMOTE_TAG, Outcome.PASSED, f"new: the registry has no {name} yet")
+    held = _held(comparison)
+    if change is TagChange.SAME and comparison.local.digest is None:
+        # Compared by config digest: the same image, though the engine may write its
+        # manifest anew (another compression), so the digest may still change.
+        return Check(
+            REMOTE_TAG,
+            Outcome.PASSED,
+            f"already holds this same image (same config): {held}; the push leaves the image "
+            "as it is, its manifest digest may change",
+        )
+    if change is TagChange.SAME:
+        return Check(
+            REMOTE_TAG,
+            Outcome.PASSED,
+            f"already holds this image: {held}; the push changes nothing",
+        )
+    if change is TagChange.MOVES:
+        return Check(
+            REMOTE_TAG,
+            Outcome.INFO,
+            f"holds another image: {held}; the push moves {name} to this one",
+            "enter asks before moving it; to keep it, press b and choose another tag.",
+        )
+    return Check(
+        REMOTE_TAG,
+        Outcome.UNKNOWN,
+        f"holds {held}; what the push sends cannot be compared with it, so the push may "
+        "move the tag",
+        "enter asks before replacing it; to keep it, press b and choose another tag.",
+    )
+
+
+def _remote_tag(
+    client: RegistryClient,
+    probe: RegistryProbe | DockpushError,
+    target: Reference,
+    local: LocalContent,
+) -> tuple[Check, TagComparison | None]:
+    """Ask the registry what the tag holds now and compare it with what the push sends."""
+    if isinstance(probe, DockpushError):
+        detail = "not checked: the registry did not answer"
+        return Check(REMOTE_TAG, Outcome.NOT_APPLICABLE, detail), None
+    try:
+        remote = look_up_tag(client, target)
+    except DockpushError as error:
+        detail = f"not checked: {error.explanation}"
+        return Check(REMOTE_TAG, Outcome.NOT_APPLICABLE, detail, error.next_step), None
+    comparison = compare(remote, local)
+    return _tag_check(target, comparison), comparison
+
+
 def run_preflight(
     engine: Engine,
     targets: list[Reference],
@@ -240,33 +348,50 @@ def run_preflight(
     """Check every target; blocking (engine and registry calls). With `platform`, each target
     is checked for pushing only that platform (`docker push --platform`)."""
     insecure = engine.insecure_registries()
+    clients: dict[str, RegistryClient] = {}
     probes: dict[str, RegistryProbe | DockpushError] = {}
-    logins: dict[str, Check] = {}
+    logins: dict[str, tuple[Check, LoginNeed]] = {}
     reports = []
-    for target in targets:
-        key = registry_key(target.domain)
-        login = login_for(target.domain)
-        if key not in probes:
-            client = RegistryClient(target.domain, login, insecure)
-            try:
-                probes[key] = client.probe()
-            except DockpushError as error:
-                probes[key] = error
-            finally:
-                client.close()
-            logins[key] = _login(engine, login, probes[key], datetime.now())
-        source = (sources or {}).get(str(target))
-        local, details = _local_image(engine, target)
-        checks = [_destination(target), local]
-        platforms: tuple[Platform, ...] = ()
-        if details is not None:
-            content, platforms = _what_is_pushed(
-                engine, details, platform, source or target.familiar
+    try:
+        for target in targets:
+            key = registry_key(target.domain)
+            login = login_for(target.domain)
+            if key not in probes:
+                client = clients[key] = RegistryClient(target.domain, login, insecure)
+                try:
+                    probes[key] = client.probe()
+                except DockpushError as error:
+                    probes[key] = error
+                check = _login(engine, login, probes[key], datetime.now())
+                logins[key] = (check, _login_need(login, check))
+            source = (sources or {}).get(str(target))
+            local, details = _local_image(engine, target)
+            checks = [_destination(target), local]
+            platforms: tuple[Platform, ...] = ()
+            comparison = None
+            login_check, need = logins[key]
+            checks += [login_check, _registry(engine, probes[key], target, insecure)]
+            if details is not None:
+                content, platforms = _what_is_pushed(
+                    engine, details, platform, source or target.familiar
+                )
+                checks.insert(2, content)
+                sent = local_content(engine.image_store, details, target, platform)
+                tag_check, comparison = _remote_tag(clients[key], probes[key], target, sent)
+                checks.append(tag_check)
+            commands = tuple(equivalent_commands(source, target, login, platform))
+            reports.append(
+                TargetReport(
+                    target,
+                    tuple(checks),
+                    commands,
+                    platforms,
+                    _choice_note(engine),
+                    need,
+                    comparison,
+                )
             )
-            checks.append(content)
-        checks += [logins[key], _registry(engine, probes[key], target, insecure)]
-        commands = tuple(equivalent_commands(source, target, login, platform))
-        reports.append(
-            TargetReport(target, tuple(checks), commands, platforms, _choice_note(engine))
-        )
+    finally:
+        for client in clients.values():
+            client.close()
     return reports

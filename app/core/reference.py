@@ -4,6 +4,7 @@
 `parse_normalized(text)` reads text the way the docker CLI does (`ubuntu` is
 `docker.io/library/ubuntu`). Both return an immutable `Reference` or raise
 `InvalidReference`, whose message names the bad part and the rule it broke.
+`registry_key(domain)` is the one name a registry's logins are kept under.
 
 The grammar and the order of checks follow github.com/distribution/reference;
 tests/test_reference_conformance.py runs its upstream test tables against this module.
@@ -372,3 +373,21 @@ def _explain_format(text: str) -> tuple[str, str]:
 def _invalid_format(text: str) -> InvalidReference:
     part, why = _explain_format(text)
     return InvalidReference(why, code="ErrReferenceInvalidFormat", part=part)
+
+
+# -- registry names: the one key a registry's login is saved and looked up under -------------
+
+# The key the docker CLI files Docker Hub's login under in config.json and credential helpers.
+DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
+# Docker Hub's host names; an empty name means Docker Hub too, as in the CLI.
+_DOCKER_HUB_HOSTS = frozenset({"", DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN, "registry-1.docker.io"})
+
+
+def registry_key(registry: str) -> str:
+    """The canonical name of a registry (a reference's domain, or a server named in the docker
+    config): Docker Hub's many spellings become `docker.io`; scheme, `/v1`, `/v2` and case go."""
+    text = registry.strip().lower()
+    for prefix in ("https://", "http://"):
+        text = text.removeprefix(prefix)
+    text = text.rstrip("/").removesuffix("/v1").removesuffix("/v2").rstrip("/")
+    return DEFAULT_DOMAIN if text in _DOCKER_HUB_HOSTS else text

@@ -44,7 +44,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util import parse_url
 
-from app.core.credentials import Login, registry_key
+from app.core.credentials import Login
 from app.core.errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -62,6 +62,7 @@ from app.core.errors import (
     RegistryTLSFailed,
     RegistryUnreachable,
 )
+from app.core.reference import registry_key
 
 DOCKER_HUB_API = "registry-1.docker.io"
 MANIFEST_TYPES = ", ".join(
@@ -299,7 +300,8 @@ _PLAIN_HTTP_HOSTS: set[str] = set()
 
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=requests.certs.where())
+    # requests.certs re-exports certifi's `where` without declaring it (no __all__).
+    return ssl.create_default_context(cafile=requests.certs.where())  # type: ignore[attr-defined]
 
 
 _WATCHED = threading.local()  # the watchdog of the request this thread is sending
@@ -348,6 +350,7 @@ class _Watched:
     """A connection pool that tells the thread's watchdog which connection a request uses."""
 
     def _get_conn(self, timeout: float | None = None) -> Any:
+        # A mixin: `super()` is the urllib3 pool class this is combined with below.
         connection = super()._get_conn(timeout)  # type: ignore[misc]
         watchdog = getattr(_WATCHED, "current", None)
         if watchdog is not None:

@@ -174,7 +174,7 @@ def plan_tags(
                 owner[str(parse_normalized(repo_tag))] = image.id
             except InvalidReference:
                 continue
-    planned = []
+    planned: list[PlannedTag] = []
     for source, source_id, source_repository in sources:
         repository = fields.repository.strip() or default_repository(source_repository)
         own_tag = parse_normalized(source).tag or "latest"

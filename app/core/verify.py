@@ -204,14 +204,16 @@ def _check_index(checker: _Checker, index: Manifest) -> tuple[ManifestResult, ..
             label = f"attestation for {labels.get(subject, 'an unknown platform')}"
         manifest = checker.manifest(entry["digest"])
         problems = _entry_problems(entry, manifest, checker)
-        good = isinstance(manifest, Manifest) and manifest.media_type not in INDEX_TYPES
+        single = manifest if isinstance(manifest, Manifest) else None
+        if single is not None and single.media_type in INDEX_TYPES:
+            single = None
         results.append(
             ManifestResult(
                 label,
                 attestation,
                 entry["digest"],
-                len(manifest.body["layers"]) if good else None,
-                _layer_size(manifest) if good else 0,
+                len(single.body["layers"]) if single else None,
+                _layer_size(single) if single else 0,
                 tuple(problems),
             )
         )

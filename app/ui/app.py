@@ -1,13 +1,15 @@
-"""The Textual app: screens, global keys, the engine connection and the workflow state."""
+"""The Textual app: the screen stack, global keys, and the workflow's navigation.
+
+The services screens use (engine, logins, workflow, log) live in the `Session`
+(app/ui/session.py), handed to each screen; screens post what they did as messages
+(app/ui/messages.py) and the App decides which screen comes next."""
 
 from __future__ import annotations
 
-import shlex
 import sys
-import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import App, SystemCommand
@@ -15,17 +17,27 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
 
-from app.core.contexts import DEFAULT_CONTEXT, resolve_endpoint
-from app.core.credentials import CredentialStore, Login, registry_key
 from app.core.engine import Engine
 from app.core.plaintext import printable
 from app.core.reference import Reference
-from app.core.session_log import SessionLog, state_dir
+from app.core.session_log import state_dir
 from app.ui.crash import crash_report
-from app.ui.messages import EngineConnected
-from app.ui.screens.logins import LoginCheck
+from app.ui.messages import (
+    EngineChosen,
+    EngineConnected,
+    ImagesChosen,
+    ImagesChosenAsIs,
+    LoginWanted,
+    TagsCreated,
+    TargetShown,
+    VerifyWanted,
+)
+from app.ui.session import Session
 from app.ui.text import notify_plain
-from app.ui.workflow import Source, Workflow
+from app.ui.workflow import Source
+
+if TYPE_CHECKING:
+    from app.ui.dialogs.login import LoginOutcome
 
 
 def stylesheet_path() -> Path:
@@ -51,13 +63,11 @@ class DockpushApp(App[None]):
 
     def __init__(self, host: str | None = None, context: str | None = None) -> None:
         super().__init__()
-        self.host = host
-        self.context = context
-        self.engine: Engine | None = None
-        self.workflow = Workflow()
-        self.login_checks: dict[str, LoginCheck] = {}
-        self.session_log = SessionLog()
-        self._engine_lock = threading.Lock()
+        self.session = Session(host, context, on_connected=self._engine_connected_elsewhere)
+
+    def _engine_connected_elsewhere(self, engine: Engine) -> None:
+        # Posted, not handled here: `ensure_engine` runs in a worker thread.
+        self.post_message(EngineConnected(engine.host))
 
     def on_mount(self) -> None:
         """Open the first step."""
@@ -67,36 +77,13 @@ class DockpushApp(App[None]):
         """The screen the app opens with: the image browser."""
         from app.ui.screens.browser import ImageBrowserScreen
 
-        return ImageBrowserScreen()
-
-    def ensure_engine(self) -> Engine:
-        """The engine connection, made on first use. Blocking: call from a worker thread."""
-        created = False
-        with self._engine_lock:
-            if self.engine is None:
-                self.engine = Engine.connect(resolve_endpoint(self.host, self.context))
-                created = True
-            engine = self.engine
-        if created:
-            # Posted, not called: a thread must never wait on the UI while holding the lock.
-            self.post_message(EngineConnected(engine.host))
-        return engine
+        return ImageBrowserScreen(self.session)
 
     def use_engine(self, engine: Engine) -> None:
         """Switch to another (connected) engine: back to the image browser, which reloads."""
         from app.ui.screens.browser import ImageBrowserScreen
 
-        with self._engine_lock:
-            previous, self.engine = self.engine, engine
-        self.workflow = Workflow(logins=self.workflow.logins)
-        endpoint = engine.endpoint
-        self.session_log.record(
-            "switch engine",
-            shlex.join(["docker", "--host", endpoint.host])
-            if endpoint.context == DEFAULT_CONTEXT
-            else shlex.join(["docker", "--context", endpoint.context]),
-            engine.product,
-        )
+        previous = self.session.use_engine(engine)
         self.show_header()
         # Leaving a push screen cancels its push; the browser then follows the new engine.
         while len(self.screen_stack) > 1 and not isinstance(self.screen, ImageBrowserScreen):
@@ -130,38 +117,23 @@ class DockpushApp(App[None]):
 
     def show_header(self, registry: str | None = None, user: str | None = None) -> None:
         """The header's second part: the engine in use and who pushes to the target."""
-        parts = [f"engine {self.engine.host}" if self.engine else "engine not connected"]
+        engine = self.session.engine
+        parts = [f"engine {engine.host}" if engine else "engine not connected"]
         if registry:
             parts.append(f"{registry} as {user}" if user else f"{registry} (no login)")
         self.sub_title = " · ".join(parts)
 
     # -- logins ------------------------------------------------------------------------------
 
-    def login_for(self, registry: str) -> Login | None:
-        """This session's login for a registry, else the saved one. May block: use in workers."""
-        key = registry_key(registry)
-        if key in self.workflow.logins:
-            return self.workflow.logins[key]
-        found = CredentialStore().load(registry)
-        return found[0] if found else None
-
-    def open_login(self, registry: str, done: Callable[[object], None] | None = None) -> None:
+    def open_login(
+        self, registry: str, done: Callable[[LoginOutcome | None], None] | None = None
+    ) -> None:
         """Open the login dialog; a checked login is kept for this session (and maybe saved)."""
-        from app.ui.dialogs.login import LoginDialog, LoginOutcome
+        from app.ui.dialogs.login import LoginDialog
 
         def finished(outcome: LoginOutcome | None) -> None:
             if outcome is not None:
-                key = registry_key(outcome.login.registry)
-                self.workflow.logins[key] = outcome.login
-                self.login_checks[key] = LoginCheck(
-                    key, "valid", f"accepted for {outcome.login.username}", datetime.now()
-                )
-                where = "saved in the system keyring" if outcome.saved else "for this session"
-                self.session_log.record(
-                    "log in",
-                    shlex.join(["docker", "login", key, "-u", outcome.login.username]),
-                    where,
-                )
+                where = self.session.remember_login(outcome.login, outcome.saved)
                 notify_plain(
                     self,
                     f"Logged in to {outcome.login.registry} as {outcome.login.username} ({where}).",
@@ -169,21 +141,21 @@ class DockpushApp(App[None]):
             if done is not None:
                 done(outcome)
 
-        self.push_screen(LoginDialog(registry), finished)
+        self.push_screen(LoginDialog(self.session, registry), finished)
 
     def action_logins(self) -> None:
         """Open the saved logins (from any screen)."""
         from app.ui.screens.logins import SavedLoginsScreen
 
         if not isinstance(self.screen, SavedLoginsScreen):
-            self.push_screen(SavedLoginsScreen())
+            self.push_screen(SavedLoginsScreen(self.session))
 
     def action_engines(self) -> None:
         """List docker contexts and switch engine (from any screen)."""
         from app.ui.screens.engines import EnginesScreen
 
         if not isinstance(self.screen, EnginesScreen):
-            self.push_screen(EnginesScreen())
+            self.push_screen(EnginesScreen(self.session))
 
     def action_help(self) -> None:
         """Keys of the current screen first, then of every other screen."""
@@ -195,7 +167,7 @@ class DockpushApp(App[None]):
         from app.ui.screens.tag_form import TagFormScreen
         from app.ui.screens.verify import VerifyScreen
 
-        screens = [
+        screens: list[tuple[str, type[Screen[Any]]]] = [
             ("1 Select: image browser", ImageBrowserScreen),
             ("2 Tag: tag form", TagFormScreen),
             ("4 Push", PushScreen),
@@ -216,7 +188,7 @@ class DockpushApp(App[None]):
         """Save the session log (commands, digests, outcomes; no secrets) to a new private
         file in the state folder, and say where (the full path)."""
         try:
-            saved = self.session_log.save()
+            saved = self.session.log.save()
         except OSError as error:
             where = error.filename or state_dir()
             notify_plain(
@@ -246,29 +218,78 @@ class DockpushApp(App[None]):
             "Log in to a registry", "Check and save a login", lambda: self.open_login("")
         )
 
-    # -- workflow ----------------------------------------------------------------------------
+    # -- workflow: screens post what they did; the App owns the screen stack -------------------
 
     def start_tagging(self, sources: list[Source]) -> None:
         """Step 2: the tag form for these images."""
         from app.ui.screens.tag_form import TagFormScreen
 
-        if [s.reference for s in sources] != [s.reference for s in self.workflow.sources]:
-            self.workflow.tag_fields = None  # other images: start from their defaults
-        self.workflow.sources = sources
-        self.push_screen(TagFormScreen(sources))
+        workflow = self.session.workflow
+        if [s.reference for s in sources] != [s.reference for s in workflow.sources]:
+            workflow.tag_fields = None  # other images: start from their defaults
+        workflow.sources = sources
+        workflow.steps = workflow.steps.selected()
+        self.push_screen(TagFormScreen(self.session, sources))
 
     def finish_tagging(self, targets: list[Reference]) -> None:
         """Tags are made: remember the targets and go on to the push step."""
         from app.ui.screens.push import PushScreen
 
-        self.workflow.targets = targets
-        self.switch_screen(PushScreen(targets))
+        workflow = self.session.workflow
+        workflow.targets = targets
+        workflow.steps = workflow.steps.tagged()
+        self.switch_screen(PushScreen(self.session, targets))
+
+    def push_as_is(self, sources: list[Source]) -> None:
+        """Push the images under their own names, as `docker push NAME` does: no tag step."""
+        from app.core.as_is import own_target
+        from app.ui.screens.push import PushScreen
+
+        workflow = self.session.workflow
+        if [s.reference for s in sources] != [s.reference for s in workflow.sources]:
+            workflow.tag_fields = None  # b (back to tags) starts from these names
+        workflow.sources = sources
+        workflow.targets = [own_target(source.reference) for source in sources]
+        workflow.steps = workflow.steps.selected().tag_skipped()
+        # Pushed, not switched: escape goes back to the browser.
+        self.push_screen(PushScreen(self.session, workflow.targets))
 
     def start_verify(self, targets: list[Reference]) -> None:
         """Step 5: verify what the registry now holds."""
         from app.ui.screens.verify import VerifyScreen
 
+        workflow = self.session.workflow
+        if targets and all(str(target) in workflow.pushed for target in targets):
+            workflow.steps = workflow.steps.pushed()
         if targets and not isinstance(self.screen, VerifyScreen):
-            self.switch_screen(VerifyScreen(targets))
+            self.switch_screen(VerifyScreen(self.session, targets))
         else:
-            self.push_screen(VerifyScreen(targets))
+            self.push_screen(VerifyScreen(self.session, targets))
+
+    @on(ImagesChosen)
+    def _images_chosen(self, message: ImagesChosen) -> None:
+        self.start_tagging(message.sources)
+
+    @on(ImagesChosenAsIs)
+    def _images_chosen_as_is(self, message: ImagesChosenAsIs) -> None:
+        self.push_as_is(message.sources)
+
+    @on(TagsCreated)
+    def _tags_created(self, message: TagsCreated) -> None:
+        self.finish_tagging(message.targets)
+
+    @on(VerifyWanted)
+    def _verify_wanted(self, message: VerifyWanted) -> None:
+        self.start_verify(message.targets)
+
+    @on(LoginWanted)
+    def _login_wanted(self, message: LoginWanted) -> None:
+        self.open_login(message.registry, message.done)
+
+    @on(EngineChosen)
+    def _engine_chosen(self, message: EngineChosen) -> None:
+        self.use_engine(message.engine)
+
+    @on(TargetShown)
+    def _target_shown(self, message: TargetShown) -> None:
+        self.show_header(message.registry, message.user)

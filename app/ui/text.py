@@ -10,7 +10,9 @@ Notifications go through `notify_plain` (a test checks no other `.notify(` call 
 
 from __future__ import annotations
 
-from rich.style import StyleType
+from dataclasses import dataclass
+
+from rich.style import Style, StyleType
 from rich.text import Text
 from textual.app import App
 from textual.notifications import SeverityLevel
@@ -43,3 +45,26 @@ def notify_plain(
         timeout=timeout,
         markup=False,
     )
+
+
+@dataclass(frozen=True)
+class Tones:
+    """The theme's colours as Rich styles, for text built outside CSS (check lists, panes)."""
+
+    good: Style
+    bad: Style
+    warning: Style
+    info: Style
+    muted: Style
+
+    @classmethod
+    def of(cls, app: App) -> Tones:
+        """The current theme's success, error, warning and accent colours; muted is dimmed."""
+        theme = app.current_theme
+        return cls(
+            good=Style(color=theme.success),
+            bad=Style(color=theme.error),
+            warning=Style(color=theme.warning),
+            info=Style(color=theme.accent),
+            muted=Style(dim=True),
+        )

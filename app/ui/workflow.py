@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from app.core.credentials import Login
 from app.core.reference import Reference
+from app.core.steps import StepStates
 from app.core.tagging import TagFields
 
 
@@ -29,8 +30,8 @@ class Workflow:
     pushed: dict[str, str] = field(default_factory=dict)
     # What was typed in the tag form, kept when going back and forth between the steps.
     tag_fields: TagFields | None = None
-
-    STEPS = ("Select", "Tag", "Log in", "Push", "Verify")
+    # What is true of each step, for the stepper (app/core/steps.py).
+    steps: StepStates = field(default_factory=StepStates)
 
     def source_for_targets(self) -> dict[str, str]:
         """Which source reference each target was made from (for the equivalent commands)."""

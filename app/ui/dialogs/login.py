@@ -13,9 +13,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from app.core.credentials import CredentialStore, Login, Secret, keyring_problem, registry_key
+from app.core.credentials import CredentialStore, Login, keyring_problem
 from app.core.errors import DockpushError, KeyringUnavailable
 from app.core.plaintext import printable
+from app.core.reference import registry_key
+from app.core.secret import Secret
+from app.ui.session import Session
 from app.ui.text import plain
 from app.ui.widgets.error_panel import error_text
 from app.ui.widgets.plain_input import PlainInput
@@ -43,11 +46,15 @@ class LoginDialog(ModalScreen[LoginOutcome | None]):
     LoginDialog Input { width: 1fr; }
     LoginDialog #login-outcome { height: auto; margin: 1 0; }
     LoginDialog #login-buttons Button { margin-right: 2; }
+    LoginDialog > .login-dialog--warning { color: $warning; }
+    LoginDialog > .login-dialog--error { color: $error; }
     """
+    COMPONENT_CLASSES = {"login-dialog--warning", "login-dialog--error"}
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, registry: str, username: str = "") -> None:
+    def __init__(self, session: Session, registry: str, username: str = "") -> None:
         super().__init__()
+        self.session = session
         self.registry = registry
         self.username = username
         self._keyring_problem: str | None = None
@@ -96,7 +103,7 @@ class LoginDialog(ModalScreen[LoginOutcome | None]):
     @work(thread=True, exclusive=True, group="check", exit_on_error=False)
     def check_and_save(self, login: Login, remember: bool) -> LoginOutcome:
         """Check the login through the engine; save it only when accepted and asked to."""
-        self.app.ensure_engine().check_login(login)  # type: ignore[attr-defined]
+        self.session.ensure_engine().check_login(login)
         if not remember:
             return LoginOutcome(login, saved=False)
         try:
@@ -121,7 +128,7 @@ class LoginDialog(ModalScreen[LoginOutcome | None]):
                         "run. To keep logins, install and unlock a Secret Service (gnome-keyring, "
                         "KeePassXC) or set PYTHON_KEYRING_BACKEND to a backend such as an "
                         "encrypted file. dockpush never falls back to plain text.",
-                        style="yellow",
+                        style=self.get_component_rich_style("login-dialog--warning"),
                     )
                 )
         elif worker.group == "check" and event.state is WorkerState.SUCCESS:
@@ -132,7 +139,12 @@ class LoginDialog(ModalScreen[LoginOutcome | None]):
             if isinstance(error, DockpushError):
                 outcome.update(error_text(error))
             else:
-                outcome.update(Text(f"The check failed: {type(error).__name__}", style="red"))
+                outcome.update(
+                    Text(
+                        f"The check failed: {type(error).__name__}",
+                        style=self.get_component_rich_style("login-dialog--error"),
+                    )
+                )
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#submit")
@@ -152,7 +164,10 @@ class LoginDialog(ModalScreen[LoginOutcome | None]):
         ]
         if missing:
             self.query_one("#login-outcome", Static).update(
-                Text(f"Fill in the {' and '.join(missing)}.", style="red")
+                Text(
+                    f"Fill in the {' and '.join(missing)}.",
+                    style=self.get_component_rich_style("login-dialog--error"),
+                )
             )
             return
         key = registry_key(registry or "docker.io")

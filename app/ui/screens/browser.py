@@ -2,38 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import cast
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from app.core.engine import Engine, ImageDetails, LayerInfo, LocalImage
+from app.core.engine import EventStream, ImageDetails, LayerInfo, LocalImage
 from app.core.errors import DockpushError
 from app.core.images import (
+    NONE,
+    ImageListing,
     ImageRow,
+    ListingSettings,
     SortColumn,
-    filter_rows,
     image_rows,
-    platforms_cell,
-    pushed_this_session,
-    registry_digests,
-    sort_rows,
 )
-from app.core.plaintext import printable
-from app.core.platforms import ImageManifests, SizeKind
-from app.core.units import human_size, relative_time
-from app.ui.messages import EngineEventsStopped, EngineImagesChanged
+from app.core.live_images import LiveImages, apply_events, batches
+from app.core.platforms import SizeKind
+from app.ui.image_details import details_content
+from app.ui.messages import EngineEventsStopped, ImagesChosen, ImagesChosenAsIs
+from app.ui.session import Session
 from app.ui.text import notify_plain, plain
 from app.ui.widgets.error_panel import ErrorPanel
+from app.ui.widgets.filter_input import FilterInput
 from app.ui.widgets.image_table import Column, ImageTable
-from app.ui.widgets.plain_input import PlainInput
 from app.ui.widgets.stepper import Stepper
 from app.ui.workflow import Source
 
@@ -46,10 +48,14 @@ COLUMNS = [
     (SortColumn.PLATFORMS, "Platforms"),
     (SortColumn.SIZE, "Size"),  # labelled with what the engine's sizes count, see _size_kind
 ]
-MAX_WIDTHS = {SortColumn.REPOSITORY: 64, SortColumn.TAG: 24}
-MARK = "●"
+MAX_WIDTHS: dict[str, int] = {SortColumn.REPOSITORY: 64, SortColumn.TAG: 24}
 DETAILS_MIN_WIDTH = 100
-RELOAD_DELAY = 0.3
+# Fewer rows than this are formatted and sorted at once (a few ms), without a worker.
+SYNC_BUILD_ROWS = 1_000
+# The detail pane of an image that events change is made again at most this often.
+STALE_DETAILS_SECONDS = 1.0
+# Engine events are applied in batches, at most this often: a busy engine sends ~100 a second.
+EVENT_BATCH_SECONDS = 0.1
 
 
 class ImageBrowserScreen(Screen[None]):
@@ -58,6 +64,7 @@ class ImageBrowserScreen(Screen[None]):
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter"),
         Binding("enter", "continue", "Tag & push", priority=False),
+        Binding("p", "push_as_is", "Push as is"),
         Binding("space", "toggle_mark", "Mark"),
         Binding("A", "mark_repository", "Mark all tags", show=False),
         Binding("s", "next_sort", "Sort"),
@@ -69,25 +76,57 @@ class ImageBrowserScreen(Screen[None]):
         Binding("escape", "leave_filter", "Back to list", show=False),
     ]
 
-    def __init__(self) -> None:
+    @dataclass
+    class ImagesListed(Message):
+        """The engine listed its images (the first time, or after a reconnect)."""
+
+        follower: int  # which run of load_images: a message of an older one is dropped
+        images: list[LocalImage]
+
+    @dataclass
+    class ImagesChanged(Message):
+        """Engine events changed these images (None: the image is gone)."""
+
+        follower: int
+        changes: Mapping[str, LocalImage | None]
+
+    def __init__(self, session: Session) -> None:
         super().__init__()
+        self.session = session
         self.images: list[LocalImage] = []
-        self.all_rows: list[ImageRow] = []
-        self.shown_rows: list[ImageRow] = []
-        self.marked: set[str] = set()
+        self.listing = ImageListing([])
         self.show_dangling = False
         self.absolute_dates = False
         self.sort_column = SortColumn.REPOSITORY
         self.sort_descending = False
-        self._reload_timer: Timer | None = None
-        self._reload_pending = False
-        self._events_stream = None
+        self._events_stream: EventStream | None = None
+        self._follower = 0  # the run of load_images whose messages count
         self._detail_key: str | None = None
         self.applied_filter = ""
         self._details_wanted: bool | None = None  # None: shown when the terminal is wide
-        self._sorted: list[ImageRow] = []
-        self._cells: dict[str, tuple[str, ...]] = {}
-        self._by_key: dict[str, ImageRow] = {}
+        # A listing made on a worker misses the changes that came while it was made.
+        self._build = 0  # the newest listing asked of a worker (0: none under way)
+        self._builds = 0
+        self._changes_since_build: dict[str, LocalImage | None] = {}
+        self._widths: dict[str, int] = {}
+        self._stale_details: Timer | None = None
+        # Inspect and history per image id: content-addressed, so they never go stale.
+        self._details: dict[str, tuple[ImageDetails, list[LayerInfo]]] = {}
+
+    @property
+    def all_rows(self) -> list[ImageRow]:
+        """Every row (untagged images only when shown), in the sort order."""
+        return self.listing.rows
+
+    @property
+    def shown_rows(self) -> list[ImageRow]:
+        """The rows the filter shows, in the sort order."""
+        return self.listing.shown
+
+    @property
+    def marked(self) -> set[str]:
+        """The keys of the marked rows."""
+        return self.listing.marked
 
     def compose(self) -> ComposeResult:
         """Filter box, table and detail pane side by side."""
@@ -95,7 +134,7 @@ class ImageBrowserScreen(Screen[None]):
         yield Stepper(0)
         with Horizontal(id="browser-body"):
             with Vertical(id="browser-main"):
-                yield PlainInput(placeholder="Filter by repository, tag or id  ( / )", id="filter")
+                yield FilterInput(placeholder="Filter by repository, tag or id  ( / )", id="filter")
                 yield Label("Loading images…", id="row-count")
                 yield ErrorPanel(id="engine-error")
                 yield Static(id="empty-state")
@@ -113,28 +152,31 @@ class ImageBrowserScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         """Stop following the engine's events."""
-        if self._events_stream is not None:
-            self._events_stream.close()
+        self._stop_following()
 
     # -- loading ---------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="images", exit_on_error=False)
-    def load_images(self) -> list[LocalImage]:
-        """Ask the engine for its images (connecting first if needed)."""
-        engine = self.app.ensure_engine()  # type: ignore[attr-defined]
-        return engine.list_images()
-
     @work(thread=True, exclusive=True, group="events", exit_on_error=False)
-    def follow_events(self, engine: Engine) -> None:
-        """Post EngineImagesChanged for every image event until the screen goes away."""
+    def load_images(self) -> None:
+        """Connect, list the images, then follow the engine's image events until the screen
+        goes: each batch of events changes only the images it names."""
+        follower, worker = self._follower, get_current_worker()
+        engine = self.session.ensure_engine()
+        # Events first: none is lost between the listing and the stream.
         stream = engine.image_events()
+        if worker.is_cancelled:  # a reload began while this one connected
+            stream.close()
+            return
         self._events_stream = stream
-        worker = get_current_worker()
+        live = LiveImages(engine.list_images())
+        self.post_message(self.ImagesListed(follower, list(live.images.values())))
         try:
-            for action in stream:
+            for events in batches(stream, EVENT_BATCH_SECONDS):
                 if worker.is_cancelled:
                     return
-                self.post_message(EngineImagesChanged(action))
+                changes = apply_events(engine, live, events)
+                if changes:
+                    self.post_message(self.ImagesChanged(follower, changes))
         except DockpushError as error:
             if not worker.is_cancelled:
                 self.post_message(EngineEventsStopped(error.explanation))
@@ -143,30 +185,58 @@ class ImageBrowserScreen(Screen[None]):
             # A stopped engine closes the stream without an error.
             self.post_message(EngineEventsStopped("The engine stopped sending events."))
 
+    def _stop_following(self) -> None:
+        # Cancelled first, so the old stream's end is not reported as a lost engine.
+        self._follower += 1
+        self.workers.cancel_group(self, "events")
+        if self._events_stream is not None:
+            self._events_stream.close()
+            self._events_stream = None
+
+    @work(thread=True, exclusive=True, group="listing", exit_on_error=False)
+    def build_listing(
+        self, build: int, images: list[LocalImage], settings: ListingSettings, marked: set[str]
+    ) -> tuple[int, ImageListing]:
+        """Format and sort every row, away from the screen's thread."""
+        return build, ImageListing(images, settings, marked)
+
     @work(thread=True, exclusive=True, group="details", exit_on_error=False)
-    def load_details(self, row: ImageRow) -> tuple[ImageRow, ImageDetails, list[LayerInfo]]:
-        """Inspect and read the history of the highlighted image."""
-        engine = self.app.ensure_engine()  # type: ignore[attr-defined]
-        return row, engine.inspect_image(row.image.id), engine.image_history(row.image.id)
+    def load_details(self, row: ImageRow) -> tuple[str, Content]:
+        """Inspect and read the history of the highlighted image; make the pane's text."""
+        cached = self._details.get(row.image.id)
+        if cached is None:
+            engine = self.session.ensure_engine()
+            cached = engine.inspect_image(row.image.id), engine.image_history(row.image.id)
+            self._details[row.image.id] = cached
+        pushed = dict(self.session.workflow.pushed)
+        return row.key, details_content(row, row.image, *cached, pushed)
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
         """The one place where this screen's background work reports back."""
         worker = event.worker
         if event.state is WorkerState.ERROR:
-            if worker.group == "images":
+            if worker.group == "events":
                 self._show_engine_error(worker.error)
             elif worker.group == "details":
                 self.query_one("#detail", Static).update(
                     plain(f"Could not inspect: {worker.error}")
                 )
+            elif worker.group == "listing":
+                self._build = 0
+                self._show_engine_error(worker.error)
             return
         if event.state is not WorkerState.SUCCESS:
             return
-        if worker.group == "images":
-            self._images_loaded(worker.result)
+        if worker.group == "listing":
+            build, listing = cast(tuple[int, ImageListing], worker.result)
+            if build == self._build:
+                self._build = 0
+                self._install(listing)
         elif worker.group == "details":
-            self._show_details(*worker.result)
+            key, content = cast(tuple[str, Content], worker.result)
+            if key == self._detail_key:
+                self.query_one("#detail", Static).update(content)
 
     def _show_engine_error(self, error: BaseException | None) -> None:
         self.query_one(ErrorPanel).show_error(error)
@@ -176,39 +246,54 @@ class ImageBrowserScreen(Screen[None]):
         self.query_one("#filter", Input).display = False
         self.set_focus(None)
 
-    def _images_loaded(self, images: list[LocalImage]) -> None:
+    @on(ImagesListed)
+    def _images_listed(self, event: ImagesListed) -> None:
+        if event.follower != self._follower:
+            return
         self.query_one(ErrorPanel).show_error(None)
         self.query_one("#filter", Input).display = True
         table = self.query_one(ImageTable)
         table.display = True
         if self.focused is None:
             table.focus()
-        first_load = not self.images and self._events_stream is None
-        self.images = images
-        self._rebuild_rows()
-        if first_load:
-            self.follow_events(self.app.engine)  # type: ignore[attr-defined]
-        if self._reload_pending:
-            self._reload_pending = False
-            self.load_images()
+        self.images = event.images
+        self._rebuild()
 
-    # -- live updates ----------------------------------------------------------------------
+    @on(ImagesChanged)
+    def _images_changed(self, event: ImagesChanged) -> None:
+        """Only the rows of the images the events named change."""
+        if event.follower != self._follower:
+            return
+        images: dict[str, LocalImage | None] = {image.id: image for image in self.images}
+        images.update(event.changes)
+        self.images = [image for image in images.values() if image is not None]
+        if self._build:
+            # A listing is being made of older images: these changes go in when it is shown.
+            self._changes_since_build.update(event.changes)
+            return
+        if self.listing.rows_changed_by(event.changes) >= SYNC_BUILD_ROWS:
+            self._rebuild()  # as many rows as a new listing (a prune, a load): on a worker
+            return
+        self.listing.replace_images(event.changes)
+        dangling = self.show_dangling
+        new_rows = (
+            self.listing.cells[row.key]
+            for image in event.changes.values()
+            if image is not None
+            for row in image_rows([image], show_dangling=dangling)
+        )
+        if self._widths != self._column_widths(new_rows, self._widths):
+            self._set_columns()
+        highlighted = self.highlighted_row()
+        # Its tags changed, which the pane lists: shown again soon, not at every event.
+        if highlighted and highlighted.image.id in event.changes and not self._stale_details:
+            self._stale_details = self.set_timer(STALE_DETAILS_SECONDS, self._renew_details)
+        self._show_rows()
 
-    @on(EngineImagesChanged)
-    def _engine_changed(self, _event: EngineImagesChanged) -> None:
-        # Many events arrive together (a build tags and untags): one reload shortly after the
-        # first of them. Not restarted by each event, or a steady stream of them (a busy
-        # engine) would put the reload off for ever.
-        if self._reload_timer is None:
-            self._reload_timer = self.set_timer(RELOAD_DELAY, self._reload_now)
-
-    def _reload_now(self) -> None:
-        self._reload_timer = None
-        running = [w for w in self.workers if w.group == "images" and w.is_running]
-        if running:
-            self._reload_pending = True
-        else:
-            self.load_images()
+    def _renew_details(self) -> None:
+        self._stale_details = None
+        self._detail_key = None
+        self._follow_highlight()
 
     @on(EngineEventsStopped)
     def _events_stopped(self, event: EngineEventsStopped) -> None:
@@ -217,16 +302,68 @@ class ImageBrowserScreen(Screen[None]):
 
     # -- the table -------------------------------------------------------------------------
 
+    def _settings(self) -> ListingSettings:
+        return ListingSettings(
+            self.sort_column, self.sort_descending, self.show_dangling, self.absolute_dates
+        )
+
+    def _rebuild(self) -> None:
+        """New images from the engine (or a toggle): every row formatted and sorted again, on a
+        worker when there are many; the table keeps showing the rows it has until then."""
+        if sum(len(image.repo_tags) or 1 for image in self.images) < SYNC_BUILD_ROWS:
+            self._rebuild_rows()
+            return
+        self._builds += 1
+        self._build = self._builds
+        self._changes_since_build = {}
+        settings = self._settings()
+        self.build_listing(self._build, list(self.images), settings, set(self.marked))
+
+    def _rebuild_rows(self) -> None:
+        """Every row formatted and sorted again, now (small lists, fixed data)."""
+        self._build = 0  # a listing still under way would be of older images
+        self._install(ImageListing(self.images, self._settings(), self.marked))
+
+    def _install(self, listing: ImageListing) -> None:
+        """Show a new listing, with what changed while it was made: marks and images."""
+        listing.mark(self.marked - listing.marked, True)
+        listing.mark(listing.marked - self.marked, False)
+        listing.replace_images(self._changes_since_build)
+        self._changes_since_build = {}
+        listing.set_query(self.query_one("#filter", Input).value)
+        self.listing = listing
+        self.images = list(listing.images.values())
+        self._set_columns()
+        self._show_rows()
+
+    def _resort(self) -> None:
+        """A new sort: the formatted cells stay, only the order changes."""
+        if self._build:
+            self._rebuild()  # the listing under way is made in the new order instead
+        else:
+            self._install(self.listing.with_settings(self._settings()))
+
+    def _column_widths(
+        self, cells: Iterable[tuple[str, ...]], start: Mapping[str, int]
+    ) -> dict[str, int]:
+        """The widest cell of each column, from `start`."""
+        widths = dict(start)
+        for row in cells:
+            for (key, _label), cell in zip(COLUMNS, row, strict=False):
+                if len(cell) > widths.get(key, 0):
+                    widths[key] = len(cell)
+        return widths
+
     def _set_columns(self) -> None:
         """Column widths from the widest cell of every row (so filtering never jitters)."""
+        self._widths = self._column_widths(self.listing.cells.values(), {})
         columns = []
-        for index, (key, label) in enumerate(COLUMNS):
+        for key, label in COLUMNS:
             if key == SortColumn.SIZE:
                 label = str(self._size_kind()).capitalize()
             if key == self.sort_column:
                 label += " ▼" if self.sort_descending else " ▲"
-            widest = max((len(cells[index]) for cells in self._cells.values()), default=0)
-            width = min(max(widest, len(label)), MAX_WIDTHS.get(key, 64))
+            width = min(max(self._widths.get(key, 0), len(label)), MAX_WIDTHS.get(key, 64))
             columns.append(
                 Column(
                     str(key),
@@ -242,33 +379,29 @@ class ImageBrowserScreen(Screen[None]):
         """What the Size column counts: one engine's images all report the same kind."""
         return self.images[0].size_kind if self.images else SizeKind.UNPACKED
 
-    def _rebuild_rows(self) -> None:
-        """New data from the engine (or a toggle): format every row once, sort once."""
-        self.all_rows = image_rows(self.images, show_dangling=self.show_dangling)
-        self._by_key = {row.key: row for row in self.all_rows}
-        self.marked &= set(self._by_key)
-        now = datetime.now(UTC)
-        self._cells = {row.key: self._format(row, now) for row in self.all_rows}
-        self._resort()
-
-    def _resort(self) -> None:
-        self._sorted = sort_rows(self.all_rows, self.sort_column, self.sort_descending)
-        self._set_columns()
-        self._refresh_table()
-
     def _refresh_table(self) -> None:
-        """Show the rows matching the filter: a filter over pre-sorted rows and a list swap."""
-        query = self.query_one("#filter", Input).value
-        rows = filter_rows(self._sorted, query)
-        self.shown_rows = rows
-        keys = [row.key for row in rows]
-        self.query_one(ImageTable).set_rows(keys, [self._cells[key] for key in keys])
-        self.applied_filter = query
-        self._update_count(query)
-        self._follow_highlight()
+        """Show the rows matching the filter (a narrower query filters the rows shown now)."""
+        self.listing.set_query(self.query_one("#filter", Input).value)
+        self._show_rows()
+
+    def _show_rows(self) -> None:
+        """Hand the table the rows shown: a list of keys and the mapping to their cells."""
+        listing = self.listing
+        self.query_one(ImageTable).set_rows([row.key for row in listing.shown], listing.cells)
+        self.applied_filter = listing.query
+        self._update_count(listing.query)
+        # After the frame that shows the new rows: the details never hold that frame back.
+        self.call_after_refresh(self._follow_highlight)
+
+    def _details_shown(self) -> bool:
+        panes = self.query("#detail-pane")
+        return bool(panes) and panes.first().display
 
     def _follow_highlight(self) -> None:
-        """Keep the detail pane on the highlighted row, whatever moved the cursor."""
+        """Keep the detail pane (when shown) on the highlighted row, whatever moved the cursor."""
+        if not self._details_shown():
+            self._detail_key = None  # loaded when the pane is shown again
+            return
         row = self.highlighted_row()
         key = row.key if row is not None else None
         if key == self._detail_key:
@@ -279,31 +412,18 @@ class ImageBrowserScreen(Screen[None]):
         else:
             self.load_details(row)
 
-    def _format(self, row: ImageRow, now: datetime) -> tuple[str, ...]:
-        created = (
-            row.image.created.strftime("%Y-%m-%d %H:%M")
-            if self.absolute_dates
-            else relative_time(row.image.created, now)
-        )
-        return (
-            MARK if row.key in self.marked else " ",
-            printable(row.repository),
-            printable(row.tag),
-            printable(row.image.short_id),
-            created,
-            platforms_cell(row.image),
-            human_size(row.image.size),
-        )
-
     def _update_count(self, query: str) -> None:
-        total = len(self.all_rows)
-        shown = len(self.shown_rows)
+        total = len(self.listing.rows)
+        shown = len(self.listing.shown)
         noun = "tag" if total == 1 else "tags"
         marked = f" · {len(self.marked)} marked" if self.marked else ""
         text = f"{shown} of {total} {noun}{marked}" if query else f"{total} {noun}{marked}"
-        self.query_one("#row-count", Label).update(text)
+        # The label is as wide as its column: a new count needs no layout of the screen.
+        self.query_one("#row-count", Label).update(text, layout=False)
         empty = self.query_one("#empty-state", Static)
         empty.display = shown == 0
+        if shown:
+            return
         if not self.images:
             empty.update(
                 "The engine has no images yet.\n\nBuild one (docker build -t app:1 .) or pull "
@@ -311,17 +431,17 @@ class ImageBrowserScreen(Screen[None]):
             )
         elif total == 0:
             empty.update("Only untagged images here. Press d to show them.")
-        elif shown == 0:
+        else:
             empty.update(plain(f"No tag matches {query!r}. Press escape to clear the filter."))
 
     def highlighted_row(self) -> ImageRow | None:
-        """The row under the cursor, if any."""
+        """The row under the cursor, if any (with its image as it is now)."""
         key = self.query_one(ImageTable).cursor_key
-        return self._by_key.get(key) if key is not None else None
+        return self.listing.by_key.get(key) if key is not None else None
 
     @on(ImageTable.RowHighlighted)
     def _row_highlighted(self, _event: ImageTable.RowHighlighted) -> None:
-        self._follow_highlight()
+        self.call_after_refresh(self._follow_highlight)  # the cursor is drawn first
 
     @on(ImageTable.HeaderSelected)
     def _header_selected(self, event: ImageTable.HeaderSelected) -> None:
@@ -340,83 +460,10 @@ class ImageBrowserScreen(Screen[None]):
         self.action_continue()
 
     def _show_details(self, row: ImageRow, details: ImageDetails, history: list[LayerInfo]) -> None:
-        # Every line quotes the engine (tags, platform, history), so each goes through plain().
-        image = row.image
-        text = Text()
-        text.append_text(plain(row.reference, style="bold"))
-        text.append("\nID        ")
-        text.append_text(plain(details.id))
-        text.append(f"\nCreated   {details.created:%Y-%m-%d %H:%M:%S} UTC\n")
-        # The same number and label as the list's Size column.
-        text.append(f"Size      {human_size(image.size)} {image.size_kind}")
-        text.append(f": {image.size_kind.explanation}\n", style="dim")
-        if image.manifests is not None and image.manifests.is_index:
-            text.append_text(self._platform_lines(image.manifests))
-        else:
-            text.append("Platform  ")
-            text.append_text(plain(f"{details.os}/{details.architecture}", limit=200))
-            text.append("  (single platform)\n", style="dim")
-        text.append("\nTags\n", style="bold")
-        for tag in image.repo_tags or ("(none)",):
-            text.append_text(plain(f"  {tag}"))
-            text.append("\n")
-        text.append_text(self._digest_lines(image))
-        layers = f"{details.layer_count} layer{'s' * (details.layer_count != 1)}"
-        of = f" of {details.os}/{details.architecture}" if image.manifests else ""
-        text.append("\n")
-        text.append_text(plain(f"{layers}{of} (oldest first, each layer's unpacked size)", "bold"))
-        text.append("\n")
-        for step in history:
-            command = step.created_by.replace("/bin/sh -c #(nop) ", "").strip()
-            size = human_size(step.size) if step.size else "-"
-            text.append(f"  {size:>9}  ", style="bold" if step.size else "dim")
-            text.append_text(plain(command, style="" if step.size else "dim", limit=200))
-            text.append("\n")
-        self.query_one("#detail", Static).update(text)
-
-    @staticmethod
-    def _platform_lines(manifests: ImageManifests) -> Text:
-        """The platforms of an index, each present or missing, then its attestations apart."""
-        text = Text("Platforms ")
-        text.append_text(plain(manifests.summary()))
-        text.append("\n")
-        for entry in manifests.platforms:
-            text.append_text(plain(f"  {entry.platform or '?'!s:<16}", style="bold"))
-            text.append(f"{human_size(entry.content_size):>9}  ")
-            if entry.available:
-                text.append("here           ", style="green")
-            else:
-                text.append("missing locally", style="bold red")
-            text.append_text(plain(f"  {entry.digest[:19]}…", style="dim"))
-            text.append("\n")
-        if manifests.attestations:
-            text.append("Attestations (not platforms)\n")
-            for entry in manifests.attestations:
-                about = manifests.platform_of(entry.attests) if entry.attests else "?"
-                text.append_text(plain(f"  for {about:<14}"))
-                text.append(f"{human_size(entry.content_size):>9}  ")
-                text.append_text(plain(f"{entry.digest[:19]}…", style="dim"))
-                text.append("\n")
-        return text
-
-    def _digest_lines(self, image: LocalImage) -> Text:
-        """Repo digests that came from a registry, and this session's pushes; never the
-        containerd store's per-tag digests, which it records whether anything was pushed."""
-        text = Text("\nPushed or pulled as (registry digests)\n", style="bold")
-        pushed = self.app.workflow.pushed  # type: ignore[attr-defined]
-        digests = (*registry_digests(image), *pushed_this_session(image, pushed))
-        for digest in dict.fromkeys(digests):
-            text.append_text(plain(f"  {digest}"))
-            text.append("\n")
-        if not digests:
-            text.append("  (none recorded by this engine)\n")
-        if image.containerd_store:
-            text.append(
-                "  This store gives every tag a digest, pushed or not; dockpush's verify step "
-                "asks the registry.\n",
-                style="dim",
-            )
-        return text
+        """Show the details of `row` now (fixed data; the live screen makes them on a worker)."""
+        pushed = self.session.workflow.pushed
+        content = details_content(row, row.image, details, history, pushed)
+        self.query_one("#detail", Static).update(content)
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -430,6 +477,7 @@ class ImageBrowserScreen(Screen[None]):
             return  # a resize can arrive before the screen is composed
         wide = self.size.width >= DETAILS_MIN_WIDTH
         panes.first().display = wide if self._details_wanted is None else self._details_wanted
+        self._follow_highlight()
 
     def action_toggle_details(self) -> None:
         """Show or hide the detail pane."""
@@ -458,14 +506,14 @@ class ImageBrowserScreen(Screen[None]):
     def action_toggle_mark(self) -> None:
         """Mark or unmark the highlighted row for pushing together."""
         row = self.highlighted_row()
-        if row is None or row.repository == "<none>":
+        if row is None or row.repository == NONE:
             return
         self._set_marks([row], row.key not in self.marked)
 
     def action_mark_repository(self) -> None:
         """Mark every tag of the highlighted row's repository (again: unmark them)."""
         row = self.highlighted_row()
-        if row is None or row.repository == "<none>":
+        if row is None or row.repository == NONE:
             return
         rows = [r for r in self.all_rows if r.repository == row.repository]
         self._set_marks(rows, not all(r.key in self.marked for r in rows))
@@ -476,16 +524,9 @@ class ImageBrowserScreen(Screen[None]):
         )
 
     def _set_marks(self, rows: list[ImageRow], marked: bool) -> None:
-        table = self.query_one(ImageTable)
-        for row in rows:
-            if marked:
-                self.marked.add(row.key)
-            else:
-                self.marked.discard(row.key)
-            cells = (MARK if marked else " ", *self._cells[row.key][1:])
-            self._cells[row.key] = cells
-            table.update_row(row.key, cells)
-        self._update_count(self.query_one("#filter", Input).value)
+        self.listing.mark([row.key for row in rows], marked)
+        self.query_one(ImageTable).refresh()  # the table shares the listing's cells
+        self._update_count(self.listing.query)
 
     def action_next_sort(self) -> None:
         """Sort by the next column."""
@@ -501,7 +542,7 @@ class ImageBrowserScreen(Screen[None]):
     def action_toggle_dangling(self) -> None:
         """Show or hide untagged (dangling) images."""
         self.show_dangling = not self.show_dangling
-        self._rebuild_rows()
+        self._rebuild()
         notify_plain(
             self, "Showing untagged images" if self.show_dangling else "Untagged images hidden"
         )
@@ -509,36 +550,32 @@ class ImageBrowserScreen(Screen[None]):
     def action_toggle_dates(self) -> None:
         """Switch Created between relative and full dates."""
         self.absolute_dates = not self.absolute_dates
-        self._rebuild_rows()
+        self._rebuild()
 
     def action_refresh(self) -> None:
-        """Reload now (and reconnect if the engine was lost)."""
+        """List again now (and reconnect if the engine was lost)."""
         self.query_one("#row-count", Label).update("Loading images…")
-        if self._events_stream is None and self.app.engine is not None:  # type: ignore[attr-defined]
-            self.follow_events(self.app.engine)  # type: ignore[attr-defined]
+        self._stop_following()
         self.load_images()
 
     def engine_switched(self) -> None:
         """The app now uses another engine: forget this one's images and follow the new one."""
-        # Cancelled first, so the old stream's end is not reported as a lost engine.
-        self.workers.cancel_group(self, "events")
-        if self._events_stream is not None:
-            self._events_stream.close()
-            self._events_stream = None
+        self._stop_following()
+        self._details.clear()
         self.images = []
         self.marked.clear()
         self.query_one("#detail", Static).update("")
         self._rebuild_rows()
         self.query_one("#row-count", Label).update("Loading images…")
-        # With no images and no stream, the load counts as a first one and follows events.
         self.load_images()
 
     def selected_sources(self) -> list[Source]:
         """The marked rows, or the highlighted one when nothing is marked."""
-        rows = [r for r in self.all_rows if r.key in self.marked]
+        by_key = self.listing.by_key
+        rows = [by_key[r.key] for r in self.all_rows if r.key in self.marked]
         if not rows:
             row = self.highlighted_row()
-            rows = [row] if row is not None and row.repository != "<none>" else []
+            rows = [row] if row is not None and row.repository != NONE else []
         return [
             Source(row.reference, row.image.id, row.repository, tuple(row.image.repo_tags))
             for row in rows
@@ -546,8 +583,15 @@ class ImageBrowserScreen(Screen[None]):
 
     def action_continue(self) -> None:
         """Go to the tag form with the marked (or highlighted) images."""
+        self._choose(ImagesChosen)
+
+    def action_push_as_is(self) -> None:
+        """Push the marked (or highlighted) images under their own names: no tag step."""
+        self._choose(ImagesChosenAsIs)
+
+    def _choose(self, chosen: type[ImagesChosen | ImagesChosenAsIs]) -> None:
         sources = self.selected_sources()
         if not sources:
             notify_plain(self, "Pick a tagged image first (untagged ones need a tag to push).")
             return
-        self.app.start_tagging(sources)  # type: ignore[attr-defined]
+        self.post_message(chosen(sources))

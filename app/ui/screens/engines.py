@@ -2,52 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widget import Widget
+from textual.widgets import Label
 from textual.worker import Worker, WorkerState
 
 from app.core.contexts import EngineEndpoint, list_contexts
 from app.core.engine import Engine
+from app.ui.messages import EngineChosen
+from app.ui.screens.list_screen import ListRow, ListScreen
+from app.ui.session import Session
 from app.ui.text import plain
 from app.ui.widgets.error_panel import ErrorPanel
 
+Contexts = tuple[list[EngineEndpoint], list[str]]
 
-class EnginesScreen(Screen[None]):
+
+class EnginesScreen(ListScreen[Contexts]):
     """Lists docker contexts (default first); enter switches this session to one."""
 
+    LIST_ID = "engines"
+    HEADING = "Engines (docker contexts)"
+    COLUMNS = ("", "Context", "Endpoint", "Connects by", "About")
     BINDINGS = [
-        Binding("escape", "close", "Back"),
-        Binding("enter", "switch", "Use this engine"),
+        Binding("enter", "select", "Use this engine"),
         Binding("r", "reload", "Reload list"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
+        self.session = session
         self.endpoints: list[EngineEndpoint] = []
         self.problems: list[str] = []
 
-    def compose(self) -> ComposeResult:
-        """Title, the context table, what is in use, and any error."""
-        yield Header()
-        yield Label("Engines (docker contexts)", id="engines-title")
-        yield DataTable(cursor_type="row", id="engines")
+    def compose_extra(self) -> Iterable[Widget]:
+        """Why the last switch failed, under the table."""
         yield ErrorPanel(id="engine-switch-error")
-        yield Static(id="engines-note")
-        yield Footer()
 
-    def on_mount(self) -> None:
-        """Load the contexts."""
-        self.query_one(DataTable).add_columns("", "Context", "Endpoint", "Connects by", "About")
-        self.load()
-
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def load(self) -> tuple[list[EngineEndpoint], list[str]]:
+    def read(self) -> Contexts:
         """Read the CLI's context store (files only; no engine is contacted)."""
         return list_contexts()
+
+    def loaded(self, listing: Contexts) -> None:
+        """Keep the contexts and why any could not be read."""
+        self.endpoints, self.problems = listing
+
+    def load_failed(self, error: BaseException) -> None:
+        """Explain why the context store could not be read."""
+        self.query_one(ErrorPanel).show_error(error)
 
     @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
     def connect(self, endpoint: EngineEndpoint) -> Engine:
@@ -55,42 +62,44 @@ class EnginesScreen(Screen[None]):
         return Engine.connect(endpoint)
 
     @on(Worker.StateChanged)
-    def _worker_changed(self, event: Worker.StateChanged) -> None:
+    def _connect_done(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if worker.group == "load" and event.state is WorkerState.SUCCESS:
-            self.endpoints, self.problems = worker.result
-            self._show()
-        elif worker.group == "load" and event.state is WorkerState.ERROR:
+        if worker.group != "connect":
+            return  # the listing's worker is handled by ListScreen
+        if event.state is WorkerState.ERROR:
             self.query_one(ErrorPanel).show_error(worker.error)
-        elif worker.group == "connect" and event.state is WorkerState.ERROR:
-            self.query_one(ErrorPanel).show_error(worker.error)
-            self.query_one("#engines-title", Label).update("Engines (docker contexts)")
-        elif worker.group == "connect" and event.state is WorkerState.SUCCESS:
-            self.app.use_engine(worker.result)  # type: ignore[attr-defined]
+            self.query_one("#engines-title", Label).update(self.HEADING)
+        elif event.state is WorkerState.SUCCESS:
+            self.post_message(EngineChosen(cast(Engine, worker.result)))
 
     def _in_use(self) -> Engine | None:
         """The engine the app uses now (None before the first connection)."""
-        return self.app.engine  # type: ignore[attr-defined]
+        return self.session.engine
 
-    def _show(self) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
+    def rows(self) -> list[ListRow]:
+        """One row per context; ● marks the one in use."""
         engine = self._in_use()
-        in_use = engine.endpoint if engine else None
-        for endpoint in self.endpoints:
-            current = in_use is not None and (endpoint.context, endpoint.host) == (
-                in_use.context,
-                in_use.host,
+        in_use = (engine.endpoint.context, engine.endpoint.host) if engine else None
+        return [
+            ListRow(
+                endpoint.context,
+                (
+                    Text("●", style=self.tone("good"))
+                    if (endpoint.context, endpoint.host) == in_use
+                    else Text(""),
+                    plain(endpoint.context),
+                    plain(endpoint.host),
+                    plain(endpoint.transport),
+                    plain(endpoint.description, limit=200),
+                ),
             )
-            table.add_row(
-                Text("●", style="green") if current else "",
-                plain(endpoint.context),
-                plain(endpoint.host),
-                plain(endpoint.transport),
-                plain(endpoint.description, limit=200),
-                key=endpoint.context,
-            )
+            for endpoint in self.endpoints
+        ]
+
+    def note(self) -> Text:
+        """What is in use and how contexts are made, then any unreadable context."""
         note = Text()
+        engine = self._in_use()
         if engine is not None:
             note.append("In use: ", style="bold")
             note.append_text(plain(f"{engine.endpoint.label}, {engine.product}"))
@@ -100,24 +109,19 @@ class EnginesScreen(Screen[None]):
         note.append(
             "Enter switches this session only; `docker context use NAME` changes the default "
             "for the docker CLI and for dockpush. Create contexts with `docker context create`.",
-            style="dim",
+            style=self.tone("muted"),
         )
         for problem in self.problems:
             note.append("\n")
-            note.append_text(plain(f"⚠ {problem}", style="yellow", multiline=True))
-        self.query_one("#engines-note", Static).update(note)
+            note.append_text(plain(f"⚠ {problem}", self.tone("warning"), multiline=True))
+        return note
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self, _event: DataTable.RowSelected) -> None:
-        # The focused table takes enter before the screen's binding sees it.
-        self.action_switch()
-
-    def action_switch(self) -> None:
+    def action_select(self) -> None:
         """Connect to the highlighted context and, once it answers, use it."""
-        table = self.query_one(DataTable)
-        if not self.endpoints or table.cursor_row is None:
+        key = self.highlighted_key()
+        endpoint = next((e for e in self.endpoints if e.context == key), None)
+        if endpoint is None:
             return
-        endpoint = self.endpoints[table.cursor_row]
         self.query_one(ErrorPanel).show_error(None)
         self.query_one("#engines-title", Label).update(plain(f"Connecting to {endpoint.label}…"))
         self.connect(endpoint)
@@ -126,7 +130,3 @@ class EnginesScreen(Screen[None]):
         """Read the context store again (after `docker context create` in another terminal)."""
         self.query_one(ErrorPanel).show_error(None)
         self.load()
-
-    def action_close(self) -> None:
-        """Back to where the person was."""
-        self.dismiss()

@@ -1,173 +1,210 @@
-"""Saved logins: every registry with a login, where it came from, and whether it still works."""
+"""Saved logins: every registry with a login, where it came from, and whether it still works.
+
+A place logins come from that cannot be read (a broken config.json, a failing credential
+helper) is listed as broken, with what is wrong and what to do, never as "no logins".
+"""
 
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Static
 from textual.worker import Worker, WorkerState
 
-from app.core.credentials import CredentialStore, LoginSource, SavedLogin, registry_key
+from app.core.credentials import (
+    CredentialStore,
+    LoginProblem,
+    LoginSource,
+    SavedLogin,
+    SavedLogins,
+)
 from app.core.errors import AuthenticationFailed, DockpushError
+from app.core.login_check import LoginCheck, LoginState
+from app.core.reference import registry_key
+from app.ui.dialogs.login import LoginOutcome
+from app.ui.messages import LoginWanted
+from app.ui.screens.list_screen import ListRow, ListScreen
+from app.ui.session import Session
 from app.ui.text import notify_plain, plain
 
-
-@dataclass(frozen=True)
-class LoginCheck:
-    """The outcome of checking one saved login against its registry."""
-
-    registry: str
-    state: str  # "valid", "rejected", "unreachable", "missing"
-    detail: str
-    checked_at: datetime
-
-    def mark(self) -> Text:
-        """✓ / ✗ / ? with the time, as shown beside the registry."""
-        symbol, style = {"valid": ("✓", "green"), "rejected": ("✗", "red")}.get(
-            self.state, ("?", "yellow")
-        )
-        return Text(f"{symbol} {self.state} {self.checked_at:%H:%M:%S}", style=style)
+_TONES = {LoginState.VALID: "good", LoginState.REJECTED: "bad"}
 
 
-class SavedLoginsScreen(Screen[None]):
+class SavedLoginsScreen(ListScreen[SavedLogins]):
     """Lists saved logins from the keyring and the docker CLI's config; check, forget, log in."""
 
+    LIST_ID = "logins"
+    HEADING = "Saved logins"
+    COLUMNS = ("Registry", "User", "From", "Checked")
     BINDINGS = [
-        Binding("escape", "close", "Back"),
         Binding("c", "check", "Check"),
         Binding("a", "check_all", "Check all"),
         Binding("f", "forget", "Forget"),
         Binding("n", "new_login", "New login"),
-        Binding("enter", "login_again", "Log in again"),
+        Binding("enter", "select", "Log in again"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
+        self.session = session
         self.saved: list[SavedLogin] = []
-        self.problems: list[str] = []
+        self.problems: list[LoginProblem] = []
+        # Row key -> what the row shows: a login, or a source that could not be read.
+        self._by_key: dict[str, SavedLogin | LoginProblem] = {}
 
-    def compose(self) -> ComposeResult:
-        """The table and a note on where logins come from."""
-        yield Header()
-        yield Label("Saved logins", id="logins-title")
-        yield DataTable(cursor_type="row", id="logins")
-        yield Static(id="logins-note")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        """Load the list."""
-        self.query_one(DataTable).add_columns("Registry", "User", "From", "Checked")
-        self.load()
-
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def load(self) -> tuple[list[SavedLogin], list[str]]:
+    def read(self) -> SavedLogins:
         """Read the keyring index and the docker config (helpers may be slow)."""
-        store = CredentialStore()
-        saved = store.list_saved()
-        return saved, store.problems
+        return CredentialStore().list_saved()
+
+    def loaded(self, listing: SavedLogins) -> None:
+        """Keep the logins and problems just read."""
+        self.saved, self.problems = listing.logins, listing.problems
 
     @work(thread=True, group="check", exit_on_error=False)
     def check(self, registry: str) -> LoginCheck:
         """Check one saved login through the engine now."""
         now = datetime.now
-        found = CredentialStore().load(registry)
+        store = CredentialStore()
+        found = store.load(registry)
         if found is None:
-            return LoginCheck(registry, "missing", "the saved login could not be read", now())
+            why = store.problems[0].error.explanation if store.problems else ""
+            detail = why or "the saved login could not be read"
+            return LoginCheck(registry, LoginState.MISSING, detail, now())
         try:
-            self.app.ensure_engine().check_login(found[0])  # type: ignore[attr-defined]
+            self.session.ensure_engine().check_login(found[0])
         except AuthenticationFailed as error:
-            return LoginCheck(registry, "rejected", error.explanation, now())
+            return LoginCheck(registry, LoginState.REJECTED, error.explanation, now())
         except DockpushError as error:
-            return LoginCheck(registry, "unreachable", error.explanation, now())
-        return LoginCheck(registry, "valid", f"accepted for {found[0].username}", now())
+            return LoginCheck(registry, LoginState.UNREACHABLE, error.explanation, now())
+        return LoginCheck(registry, LoginState.VALID, f"accepted for {found[0].username}", now())
 
     @on(Worker.StateChanged)
-    def _worker_changed(self, event: Worker.StateChanged) -> None:
+    def _worker_done(self, event: Worker.StateChanged) -> None:
         worker = event.worker
+        if worker.group not in ("check", "forget"):
+            return  # the listing's worker is handled by ListScreen
         if event.state is WorkerState.ERROR:
             notify_plain(self, str(worker.error), severity="error")
-        elif event.state is WorkerState.SUCCESS and worker.group == "load":
-            self.saved, self.problems = worker.result
-            self._show()
         elif event.state is WorkerState.SUCCESS and worker.group == "check":
-            result: LoginCheck = worker.result
-            self.app.login_checks[result.registry] = result  # type: ignore[attr-defined]
+            result = cast(LoginCheck, worker.result)  # what `check` returns
+            self.session.login_checks[result.registry] = result
             self._show()
-            if result.state != "valid":
+            if result.state is not LoginState.VALID:
                 notify_plain(self, f"{result.registry}: {result.detail}", severity="warning")
+        elif event.state is WorkerState.SUCCESS:
+            registry = cast(str, worker.result)  # what `forget` returns
+            self.session.login_checks.pop(registry, None)
+            notify_plain(self, f"Forgot the login for {registry}.")
+            self.session.log.record(
+                "forget login",
+                shlex.join(["docker", "logout", registry]),
+                "removed from the keyring",
+            )
+            self.load()
 
-    def _show(self) -> None:
-        table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        checks = self.app.login_checks  # type: ignore[attr-defined]
-        session = self.app.workflow.logins  # type: ignore[attr-defined]
-        rows = list(self.saved)
-        known = {saved.registry for saved in rows}
-        rows += [
+    def _all_logins(self) -> list[SavedLogin]:
+        """Saved logins, then this session's logins that are saved nowhere."""
+        known = {saved.registry for saved in self.saved}
+        return self.saved + [
             SavedLogin(key, login.username, LoginSource.SESSION)
-            for key, login in session.items()
+            for key, login in self.session.workflow.logins.items()
             if key not in known
         ]
-        self.rows = rows
-        for saved in rows:
-            check = checks.get(saved.registry)
+
+    def _checked_cell(self, check: LoginCheck | None) -> Text:
+        if check is None:
+            return Text("not checked", style=self.tone("muted"))
+        return Text(check.label(), style=self.tone(_TONES.get(check.state, "warning")))
+
+    def rows(self) -> list[ListRow]:
+        """One row per login, then one per source that could not be read."""
+        checks = self.session.login_checks
+        rows = []
+        self._by_key = {}
+        for saved in self._all_logins():
+            key = f"login:{saved.registry}"
+            self._by_key[key] = saved
             source = saved.source.value + (f" ({saved.detail})" if saved.detail else "")
-            table.add_row(
+            cells = (
                 plain(saved.registry),
                 plain(saved.username or "-"),
                 plain(source),
-                check.mark() if check else Text("not checked", style="dim"),
-                key=saved.registry,
+                self._checked_cell(checks.get(saved.registry)),
             )
-        if rows:
-            table.move_cursor(row=min(cursor, len(rows) - 1))
+            rows.append(ListRow(key, cells))
+        for index, problem in enumerate(self.problems):
+            key = f"problem:{index}"
+            self._by_key[key] = problem
+            cells = (
+                plain(problem.subject),
+                Text("-"),
+                plain(problem.where),
+                Text("✗ broken", style=self.tone("bad")),
+            )
+            rows.append(ListRow(key, cells))
+        return rows
+
+    def note(self) -> Text:
+        """Where logins come from, and what is broken and what to do about it."""
         note = Text()
-        if not rows:
+        if not self.problems and not self._all_logins():
             note.append("No saved logins. Press n to log in to a registry.\n")
         note.append(
             "dockpush saves logins only in the system keyring. Logins made with `docker login` "
             "are read from the docker config (credential helpers first) and can be forgotten "
             "with `docker logout`.",
-            style="dim",
+            style=self.tone("muted"),
         )
         for problem in self.problems:
-            note.append("\n")
-            note.append_text(plain(f"⚠ {problem}", style="yellow", multiline=True))
-        self.query_one("#logins-note", Static).update(note)
+            error = problem.error
+            note.append("\n\n")
+            note.append_text(
+                plain(f"✗ {error.title}: {error.explanation}", self.tone("bad"), multiline=True)
+            )
+            note.append("\n  What to do: ", style="bold")
+            note.append_text(plain(error.next_step, multiline=True))
+        return note
 
-    def _highlighted(self) -> SavedLogin | None:
-        table = self.query_one(DataTable)
-        rows = getattr(self, "rows", [])
-        if not rows or table.cursor_row is None or table.cursor_row >= len(rows):
-            return None
-        return rows[table.cursor_row]
+    def _highlighted(self) -> SavedLogin | LoginProblem | None:
+        key = self.highlighted_key()
+        return self._by_key.get(key) if key is not None else None
+
+    def _explain(self, problem: LoginProblem) -> None:
+        """A broken row cannot be checked, forgotten or logged in to: say what to do."""
+        notify_plain(
+            self,
+            f"{problem.subject} is broken: {problem.error.next_step}",
+            severity="warning",
+        )
 
     def action_check(self) -> None:
         """Check the highlighted login now."""
         saved = self._highlighted()
-        if saved is not None:
+        if isinstance(saved, LoginProblem):
+            self._explain(saved)
+        elif saved is not None:
             self.check(saved.registry)
 
     def action_check_all(self) -> None:
         """Check every saved login."""
-        for saved in getattr(self, "rows", []):
-            self.check(saved.registry)
+        for saved in self._by_key.values():
+            if isinstance(saved, SavedLogin):
+                self.check(saved.registry)
 
     def action_forget(self) -> None:
         """Remove dockpush's keyring entry for the highlighted registry."""
         saved = self._highlighted()
+        if isinstance(saved, LoginProblem):
+            self._explain(saved)
+            return
         if saved is None:
             return
         key = registry_key(saved.registry)
-        self.app.workflow.logins.pop(key, None)  # type: ignore[attr-defined]
+        self.session.workflow.logins.pop(key, None)
         if saved.source is LoginSource.KEYRING:
             self.forget(key)
         elif saved.source is LoginSource.SESSION:
@@ -185,28 +222,17 @@ class SavedLoginsScreen(Screen[None]):
         CredentialStore().forget(registry)
         return registry
 
-    @on(Worker.StateChanged)
-    def _forgotten(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "forget" and event.state is WorkerState.SUCCESS:
-            self.app.login_checks.pop(event.worker.result, None)  # type: ignore[attr-defined]
-            notify_plain(self, f"Forgot the login for {event.worker.result}.")
-            self.app.session_log.record(  # type: ignore[attr-defined]
-                "forget login",
-                shlex.join(["docker", "logout", event.worker.result]),
-                "removed from the keyring",
-            )
-            self.load()
-
     def action_new_login(self) -> None:
         """Log in to another registry."""
-        self.app.open_login("", lambda _outcome: self.load())  # type: ignore[attr-defined]
+        self.post_message(LoginWanted("", self._reload_after_login))
 
-    def action_login_again(self) -> None:
+    def action_select(self) -> None:
         """Log in again to the highlighted registry."""
         saved = self._highlighted()
-        if saved is not None:
-            self.app.open_login(saved.registry, lambda _outcome: self.load())  # type: ignore[attr-defined]
+        if isinstance(saved, LoginProblem):
+            self._explain(saved)
+        elif saved is not None:
+            self.post_message(LoginWanted(saved.registry, self._reload_after_login))
 
-    def action_close(self) -> None:
-        """Back to where the person was."""
-        self.dismiss()
+    def _reload_after_login(self, _outcome: LoginOutcome | None) -> None:
+        self.load()

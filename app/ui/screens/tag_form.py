@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shlex
+from typing import cast
 
+from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,10 +16,12 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from app.core.credentials import CredentialStore, registry_key
+from app.core.as_is import fields_from_name, own_target
+from app.core.credentials import CredentialStore
 from app.core.engine import LocalImage
 from app.core.plaintext import printable
-from app.core.reference import DEFAULT_DOMAIN
+from app.core.reference import DEFAULT_DOMAIN, registry_key
+from app.core.steps import Step
 from app.core.tagging import (
     FieldProblem,
     PlannedTag,
@@ -30,6 +34,8 @@ from app.core.tagging import (
     split_tags,
     suggest_tags,
 )
+from app.ui.messages import TagsCreated
+from app.ui.session import Session
 from app.ui.text import notify_plain, plain
 from app.ui.widgets.error_panel import ErrorPanel
 from app.ui.widgets.plain_input import PlainInput
@@ -47,22 +53,32 @@ def tag_command(planned: PlannedTag) -> str:
 class TagFormScreen(Screen[None]):
     """The tag form: registry, namespace, repository and tags, with a live preview."""
 
+    # The preview's words in theme colours, never literal ones.
+    COMPONENT_CLASSES = {"tag-form--muted", "tag-form--warning"}
+    DEFAULT_CSS = """
+    TagFormScreen > .tag-form--muted { color: $text-muted; }
+    TagFormScreen > .tag-form--warning { color: $text-warning; text-style: bold; }
+    """
+
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "apply", "Apply tags"),
     ]
 
-    def __init__(self, sources: list[Source]) -> None:
+    def __init__(self, session: Session, sources: list[Source]) -> None:
         super().__init__()
+        self.session = session
         self.sources = sources
         self.images: list[LocalImage] = []
         self.plan: list[PlannedTag] = []
-        self._filling = False
+        # Registry key -> user: this session's logins at once, saved ones when read (a worker).
+        self._saved_users: dict[str, str] = {}
+        self._fresh = True
 
     def compose(self) -> ComposeResult:
         """The four fields, quick tag choices, the preview and the buttons."""
         yield Header()
-        yield Stepper(1)
+        yield Stepper(Step.TAG)  # its states are shown on mount
         with VerticalScroll(id="tag-form"):
             names = ", ".join(source.reference for source in self.sources)
             yield Label(plain(f"Publish {names} as:"), id="tag-sources")
@@ -103,43 +119,54 @@ class TagFormScreen(Screen[None]):
         return suggest_tags(existing)
 
     def on_mount(self) -> None:
-        """Fill in what was typed before (or the defaults); load images for warnings."""
-        self._saved_users = CredentialStore().saved_users()
-        self._saved_users.update(
-            {key: login.username for key, login in self.app.workflow.logins.items()}
-        )  # type: ignore[attr-defined]
-        registry = self.query_one("#registry", Input)
-        # Suggestions are drawn in the box: registry keys from the docker config, shown printable.
-        registry.suggester = SuggestFromList(
-            sorted(printable(key) for key in self._saved_users), case_sensitive=False
-        )
-        kept = self.app.workflow.tag_fields  # type: ignore[attr-defined]
-        if kept is not None:
-            self._fill(kept)
-        else:
-            self._filling = True
-            registry.value = DEFAULT_DOMAIN
-            saved_user = self._saved_users.get(DEFAULT_DOMAIN, "")
-            self.query_one("#namespace", Input).value = printable(saved_user)
-            if len(self.sources) == 1:
-                source = self.sources[0]
-                repository = default_repository(source.repository)
-                self.query_one("#repository", Input).value = repository
-                self.query_one("#tags", Input).value = source.reference.rpartition(":")[2]
-            self._filling = False
+        """Fill in what was typed before, or what the images' names say; load the images (for
+        warnings) and the saved logins (for suggestions) in workers."""
+        workflow = self.session.workflow
+        workflow.steps = workflow.steps.retagging()
+        self.query_one(Stepper).show(workflow.steps)
+        self._saved_users = {key: login.username for key, login in workflow.logins.items()}
+        # Fields kept from an earlier visit stay as they were left; fresh ones take defaults.
+        self._fresh = workflow.tag_fields is None
+        self._fill(workflow.tag_fields or self._defaults())
+        if self._fresh:
+            self._default_namespace(self.query_one("#registry", Input).value)
         self.query_one("#registry", Input).focus()
         self.load_images()
+        self.load_saved_users()
         self._validate()
+
+    def _defaults(self) -> TagFields:
+        """The fields before anything is typed. Images named with a registry host
+        (`ghcr.io/me/app:1.0`, `127.0.0.1:5000/team/app:1`) give registry, namespace,
+        repository and tag from their names (several images: the registry and namespace they
+        share); otherwise Docker Hub and the image's own repository and tag."""
+        named = [fields_from_name(source.reference) for source in self.sources]
+        shared = {(f.registry, f.namespace) for f in named if f is not None}
+        if len(self.sources) == 1 and named[0] is not None:
+            return named[0]
+        if len(shared) == 1 and None not in named:
+            registry, namespace = shared.pop()
+            return TagFields(registry, namespace, "", "")
+        if len(self.sources) == 1:
+            source = self.sources[0]
+            repository = default_repository(source.repository)
+            return TagFields(DEFAULT_DOMAIN, "", repository, source.reference.rpartition(":")[2])
+        return TagFields(DEFAULT_DOMAIN, "", "", "")
 
     @work(thread=True, exclusive=True, group="images", exit_on_error=False)
     def load_images(self) -> list[LocalImage]:
         """The engine's images, to warn when a tag would move away from another image."""
-        return self.app.ensure_engine().list_images()  # type: ignore[attr-defined]
+        return self.session.ensure_engine().list_images()
+
+    @work(thread=True, exclusive=True, group="saved-users", exit_on_error=False)
+    def load_saved_users(self) -> dict[str, str]:
+        """Registry -> user of the saved logins (a file read, kept off the UI thread)."""
+        return CredentialStore().saved_users()
 
     @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
     def apply_tags(self, plan: list[PlannedTag]) -> list[PlannedTag]:
         """Create every planned tag in the engine."""
-        engine = self.app.ensure_engine()  # type: ignore[attr-defined]
+        engine = self.session.ensure_engine()
         for planned in plan:
             engine.tag(planned.source, planned.target)
         return plan
@@ -147,15 +174,33 @@ class TagFormScreen(Screen[None]):
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.ERROR:
+        if event.state is WorkerState.ERROR and worker.group == "saved-users":
+            # Only suggestions are lost; the form works without them.
+            notify_plain(self, f"Saved logins not read: {worker.error}", severity="warning")
+        elif event.state is WorkerState.ERROR:
             self.query_one(ErrorPanel).show_error(worker.error)
             self.query_one("#apply", Button).disabled = False
         elif event.state is WorkerState.SUCCESS:
             if worker.group == "images":
-                self.images = worker.result
+                self.images = cast(list[LocalImage], worker.result)
                 self._validate()
+            elif worker.group == "saved-users":
+                self._saved_users_loaded(cast(dict[str, str], worker.result))
             elif worker.group == "apply":
-                self._applied(worker.result)
+                self._applied(cast(list[PlannedTag], worker.result))
+
+    def _saved_users_loaded(self, saved: dict[str, str]) -> None:
+        """Suggest the saved registries; an empty namespace takes the saved user. What was
+        typed or pasted meanwhile stays as it is."""
+        self._saved_users = {**saved, **self._saved_users}  # this session's logins win
+        registry = self.query_one("#registry", Input)
+        # Suggestions are drawn in the box: registry keys from the docker config, shown printable.
+        registry.suggester = SuggestFromList(
+            sorted(printable(key) for key in self._saved_users), case_sensitive=False
+        )
+        if self._fresh:
+            self._default_namespace(registry.value)
+            self._validate()
 
     def fields(self) -> TagFields:
         """The form's current content."""
@@ -164,8 +209,7 @@ class TagFormScreen(Screen[None]):
 
     @on(Input.Changed)
     def _field_changed(self, event: Input.Changed) -> None:
-        if self._filling:
-            return
+        """Something was typed or pasted (the form's own fills post no Changed: `_fill`)."""
         field = event.input.id or ""
         value = event.value
         pasted = "/" in value or (field != "registry" and ":" in value)
@@ -173,7 +217,7 @@ class TagFormScreen(Screen[None]):
             self._fill(split)
         elif field == "registry":
             self._default_namespace(value)
-        self.app.workflow.tag_fields = self.fields()  # type: ignore[attr-defined]
+        self.session.workflow.tag_fields = self.fields()
         self._validate()
 
     def _default_namespace(self, registry: str) -> None:
@@ -181,17 +225,18 @@ class TagFormScreen(Screen[None]):
         namespace = self.query_one("#namespace", Input)
         user = self._saved_users.get(registry_key(registry or DEFAULT_DOMAIN))
         if user and not namespace.value:
-            self._filling = True
-            namespace.value = printable(user)  # a user name from the docker config
-            self._filling = False
+            with self.prevent(Input.Changed):
+                namespace.value = printable(user)  # a user name from the docker config
+            self.session.workflow.tag_fields = self.fields()
 
     def _fill(self, fields: TagFields) -> None:
-        self._filling = True
-        for field in FIELDS:
-            value = getattr(fields, field)
-            if field != "tags" or value:
-                self.query_one(f"#{field}", Input).value = value
-        self._filling = False
+        """Set the fields without a Changed message each: a message handled later would act
+        on a value that is no longer there (it once reset a pasted registry)."""
+        with self.prevent(Input.Changed):
+            for field in FIELDS:
+                value = getattr(fields, field)
+                if field != "tags" or value:
+                    self.query_one(f"#{field}", Input).value = value
 
     def _validate(self) -> None:
         fields = self.fields()
@@ -202,7 +247,10 @@ class TagFormScreen(Screen[None]):
             self.plan = []
             apply.disabled = True
             self.query_one("#preview", Static).update(
-                Text("Fix the fields marked in red to see the references.", style="dim")
+                Text(
+                    "Fix the fields marked in red to see the references.",
+                    style=self._style("tag-form--muted"),
+                )
             )
             return
         sources = [(s.reference, s.image_id, s.repository) for s in self.sources]
@@ -232,28 +280,44 @@ class TagFormScreen(Screen[None]):
             label.set_class(bool(messages), "-visible")
             self.query_one(f"#{field}", Input).set_class(bool(messages), "-invalid")
 
+    def _style(self, name: str) -> Style:
+        """The colour (and weight) of one of the screen's component classes (theme colours)."""
+        themed = self.get_component_rich_style(name)
+        return Style(color=themed.color, bold=themed.bold)
+
     def _preview(self) -> Text:
+        muted, warning = self._style("tag-form--muted"), self._style("tag-form--warning")
         text = Text()
         text.append("Will create\n", style="bold")
         for planned in self.plan:
-            text.append(f"  {planned.target}", style="bold")
+            text.append_text(plain(f"  {planned.target}", "bold"))
             if planned.target.familiar != str(planned.target):
-                text.append(f"   (docker shows {planned.target.familiar})", style="dim")
-            text.append(f"\n    from {planned.source}\n", style="dim")
+                text.append_text(plain(f"   (docker shows {planned.target.familiar})", muted))
+            if planned.target == own_target(planned.source):
+                text.append("\n    already this image's name: nothing to tag\n", style=muted)
+                continue
+            text.append_text(plain(f"\n    from {planned.source}\n", muted, multiline=True))
             if planned.moves_from:
                 owner = next((i for i in self.images if i.id == planned.moves_from), None)
                 other = ", ".join(owner.repo_tags) if owner else ""
-                text.append(
-                    f"    ⚠ this tag now points to image {planned.moves_from[7:19]}"
-                    f"{f' ({other})' if other else ''}; applying moves it away from that image\n",
-                    style="bold yellow",
+                text.append_text(
+                    plain(
+                        f"    ⚠ this tag now points to image {planned.moves_from[7:19]}"
+                        f"{f' ({other})' if other else ''}; applying moves it away from that "
+                        "image\n",
+                        warning,
+                        multiline=True,
+                    )
                 )
         text.append("\nBy hand:\n", style="bold")
-        for planned in self.plan:
-            text.append(f"  $ {tag_command(planned)}\n", style="dim")
+        commands = [tag_command(p) for p in self.plan if p.target != own_target(p.source)]
+        for command in commands:
+            text.append_text(plain(f"  $ {command}\n", muted, multiline=True))
+        if not commands:
+            text.append("  nothing to tag: apply goes straight on to the push\n", style=muted)
         registry = self.plan[0].target.domain if self.plan else ""
         where = "Docker Hub" if registry == DEFAULT_DOMAIN else registry
-        text.append(f"\nThese will be pushed to {where}.", style="italic")
+        text.append_text(plain(f"\nThese will be pushed to {where}.", "italic", multiline=True))
         return text
 
     @on(Button.Pressed, ".tag-choice")
@@ -279,9 +343,9 @@ class TagFormScreen(Screen[None]):
 
     def _applied(self, plan: list[PlannedTag]) -> None:
         for planned in plan:
-            self.app.session_log.record("tag", tag_command(planned), "created")  # type: ignore[attr-defined]
+            self.session.log.record("tag", tag_command(planned), "created")
         notify_plain(self, f"Tagged {len(plan)} reference{'s' if len(plan) != 1 else ''}.")
-        self.app.finish_tagging([planned.target for planned in plan])  # type: ignore[attr-defined]
+        self.post_message(TagsCreated([planned.target for planned in plan]))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

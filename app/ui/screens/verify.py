@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -13,18 +15,15 @@ from textual.worker import Worker, WorkerState
 
 from app.core.checks import Outcome
 from app.core.reference import InvalidReference, Reference, parse_docker_ref
+from app.core.steps import Step
 from app.core.verify import Verdict, VerificationReport, verify
-from app.ui.text import notify_plain, plain
-from app.ui.widgets.checklist import checklist_text, platforms_text
+from app.ui.session import Session
+from app.ui.text import Tones, notify_plain, plain
+from app.ui.widgets.checklist import BOLD, checklist_text, platforms_text
 from app.ui.widgets.error_panel import ErrorPanel
 from app.ui.widgets.plain_input import PlainInput
 from app.ui.widgets.stepper import Stepper
 
-VERDICT_STYLES = {
-    Verdict.VERIFIED: "bold green",
-    Verdict.NOT_VERIFIED: "bold red",
-    Verdict.UNCONFIRMED: "bold yellow",
-}
 UNSETTLED = (Outcome.FAILED, Outcome.UNKNOWN)
 
 
@@ -39,15 +38,16 @@ class VerifyScreen(Screen[None]):
         Binding("slash", "focus_reference", "Other reference"),
     ]
 
-    def __init__(self, targets: list[Reference]) -> None:
+    def __init__(self, session: Session, targets: list[Reference]) -> None:
         super().__init__()
+        self.session = session
         self.targets = targets
         self.reports: list[VerificationReport] = []
 
     def compose(self) -> ComposeResult:
         """The reference box, the results, the actions."""
         yield Header()
-        yield Stepper(4)
+        yield Stepper(Step.VERIFY, self.session.workflow.steps)
         with VerticalScroll(id="verify-body"):
             with Horizontal(id="verify-input-row"):
                 yield Label("Reference", classes="form-label")
@@ -72,17 +72,17 @@ class VerifyScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="verify", exit_on_error=False)
     def run_verification(self, targets: list[Reference]) -> list[VerificationReport]:
         """All checks for each reference, with this session's or the saved login."""
-        engine = self.app.ensure_engine()  # type: ignore[attr-defined]
-        pushed = self.app.workflow.pushed  # type: ignore[attr-defined]
+        engine = self.session.ensure_engine()
+        pushed = self.session.workflow.pushed
         return [
-            verify(target, self.app.login_for(target.domain), pushed.get(str(target)), engine)  # type: ignore[attr-defined]
+            verify(target, self.session.login_for(target.domain), pushed.get(str(target)), engine)
             for target in targets
         ]
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.SUCCESS:
-            self._show(event.worker.result)
+            self._show(cast(list[VerificationReport], event.worker.result))
         elif event.state is WorkerState.ERROR:
             self.query_one(ErrorPanel).show_error(event.worker.error)
 
@@ -93,26 +93,30 @@ class VerifyScreen(Screen[None]):
             outcome = report.verdict.value.lower()
             if open_checks:
                 outcome += f" ({', '.join(open_checks)})"
-            self.app.session_log.record("verify", "", f"{report.target}: {outcome}")  # type: ignore[attr-defined]
+            self.session.log.record("verify", "", f"{report.target}: {outcome}")
+        tones = Tones.of(self.app)
+        verdict_tones = {
+            Verdict.VERIFIED: tones.good,
+            Verdict.NOT_VERIFIED: tones.bad,
+            Verdict.UNCONFIRMED: tones.warning,
+        }
         text = Text()
         for report in reports:
-            text.append(f"{report.verdict}  ", style=VERDICT_STYLES[report.verdict])
-            text.append(f"{report.target}\n", style="bold")
-            text.append_text(checklist_text(report.checks))
+            text.append(f"{report.verdict}  ", style=verdict_tones[report.verdict] + BOLD)
+            text.append(f"{report.target}\n", style=BOLD)
+            text.append_text(checklist_text(report.checks, tones))
             if len(report.platforms) > 1:
-                text.append("\n   per platform\n", style="bold")
-                text.append_text(platforms_text(report.platforms))
+                text.append("\n   per platform\n", style=BOLD)
+                text.append_text(platforms_text(report.platforms, tones))
             if report.pinned:
-                text.append_text(
-                    plain(f"\n  pinned: {report.pinned}", style="bold", multiline=True)
-                )
+                text.append_text(plain(f"\n  pinned: {report.pinned}", style=BOLD, multiline=True))
                 text.append("\n")
             if report.hub_url:
                 text.append_text(plain(f"  on Docker Hub: {report.hub_url}"))
                 text.append("\n")
             text.append("\n")
         text.append(
-            "y copies the pinned reference · v verifies again · / another reference", style="dim"
+            "y copies the pinned reference · v verifies again · / another reference", tones.muted
         )
         self.query_one("#verify-results", Static).update(text)
         failed = sum(1 for r in reports if r.verdict is Verdict.NOT_VERIFIED)

@@ -1,19 +1,22 @@
 """A virtual table for many rows: renders only the lines on screen (Textual's Line API).
 
 DataTable spends about 130 µs per added row, so re-filtering 10,000 image tags on every
-keystroke would take over a second. This table keeps rows as plain tuples of strings and
-draws each visible line on demand, so replacing all rows costs a list assignment.
+keystroke would take over a second. This table keeps a list of row keys and a mapping from
+key to cells (plain tuples of strings), and draws each visible line on demand, so replacing
+all rows costs a list assignment. A new row count changes only the scrollbar: the table's
+own size never depends on its rows, so no layout of the screen is asked for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rich.cells import cell_len
 from rich.segment import Segment
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -101,8 +104,8 @@ class ImageTable(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.columns: list[Column] = []
         self.keys: list[str] = []
-        self.rows: list[tuple[str, ...]] = []
-        self._index: dict[str, int] = {}
+        self.cells: Mapping[str, tuple[str, ...]] = {}
+        self._last_drawn: tuple[int, int, list[tuple[str, ...]]] | None = None
         self._natural: dict[str, int] = {}
 
     # -- data ------------------------------------------------------------------------------
@@ -110,12 +113,16 @@ class ImageTable(ScrollView, can_focus=True):
     @property
     def row_count(self) -> int:
         """How many rows there are."""
-        return len(self.rows)
+        return len(self.keys)
 
     @property
     def cursor_key(self) -> str | None:
         """The key of the row under the cursor."""
-        return self.keys[self.cursor_row] if self.rows else None
+        return self.keys[self.cursor_row] if self.keys else None
+
+    def row(self, index: int) -> tuple[str, ...]:
+        """The cells of the row at `index`."""
+        return self.cells[self.keys[index]]
 
     def set_columns(self, columns: list[Column]) -> None:
         """Replace the columns; a `flexible` one is narrowed to fit the widget's width."""
@@ -138,26 +145,41 @@ class ImageTable(ScrollView, can_focus=True):
         if self.columns:
             self._fit_columns()
 
-    def set_rows(self, keys: list[str], rows: list[tuple[str, ...]]) -> None:
-        """Replace every row; the cursor stays on the same key when it is still there."""
-        previous = self.cursor_key
-        self.keys, self.rows = keys, rows
-        self._index = {key: index for index, key in enumerate(keys)}
+    def set_rows(self, keys: list[str], cells: Mapping[str, tuple[str, ...]]) -> None:
+        """Show the rows `keys`, each drawn from `cells[key]`. The cursor stays on its key
+        when that row is still there, on the same line of the screen; else it goes to the top."""
+        previous, line = self.cursor_key, self.cursor_row - self.scroll_offset.y
+        self.keys, self.cells = keys, cells
         self._resize()
-        target = self._index.get(previous, 0) if previous is not None else 0
-        self.cursor_row = min(target, max(0, len(rows) - 1))
-        self.refresh()
+        try:
+            target = keys.index(previous) if previous is not None else 0
+        except ValueError:
+            target, line = 0, 0
+        if target != self.cursor_row:
+            self.scroll_to(y=max(0, target - max(0, line)), animate=False)
+        self.set_reactive(ImageTable.cursor_row, target)
+        self._cursor_moved(previous)
+        drawn = self._drawn()
+        if drawn != self._last_drawn:  # rows that come and go off screen redraw nothing
+            self._last_drawn = drawn
+            self.refresh()
 
-    def update_row(self, key: str, row: tuple[str, ...]) -> None:
-        """Replace one row's cells."""
-        index = self._index.get(key)
-        if index is not None:
-            self.rows[index] = row
-            self.refresh_line(index + 1)
+    def _drawn(self) -> tuple[int, int, list[tuple[str, ...]]]:
+        """What the lines on screen show: scroll position, cursor, and each row's cells (the
+        same tuple while a row is unchanged)."""
+        top = self.scroll_offset.y
+        rows = [self.cells.get(key, ()) for key in self.keys[top : top + self._visible_rows]]
+        return top, self.cursor_row, rows
 
     def _resize(self) -> None:
         width = sum(column.width + GAP for column in self.columns)
-        self.virtual_size = Size(width, len(self.rows) + 1)
+        size = Size(width, len(self.keys) + 1)
+        if size == self.virtual_size:
+            return
+        # Not the reactive's layout: the table's size does not follow its rows, only the
+        # scrollbar does (when it appears or goes, Textual lays out the table again).
+        self.set_reactive(ImageTable.virtual_size, size)
+        self._scroll_update(size)
 
     # -- drawing ---------------------------------------------------------------------------
 
@@ -170,9 +192,9 @@ class ImageTable(ScrollView, can_focus=True):
             style = self.get_component_rich_style("image-table--header")
         else:
             index = scroll_y + y - 1
-            if index >= len(self.rows):
+            if index >= len(self.keys):
                 return Strip.blank(width, self.rich_style)
-            cells = self.rows[index]
+            cells = self.row(index)
             style = self.rich_style
             if index % 2:
                 style += self.get_component_rich_style("image-table--odd")
@@ -190,33 +212,47 @@ class ImageTable(ScrollView, can_focus=True):
         scroll_y = self.scroll_offset.y
         self.refresh_line(old - scroll_y + 1)
         self.refresh_line(new - scroll_y + 1)
-        visible = max(1, self.size.height - 1)
+        visible = self._visible_rows
         if new < scroll_y:
             self.scroll_to(y=new, animate=False)
         elif new >= scroll_y + visible:
             self.scroll_to(y=new - visible + 1, animate=False)
         self.post_message(self.RowHighlighted(self, self.cursor_key))
 
+    @property
+    def _visible_rows(self) -> int:
+        """How many rows fit under the header (a horizontal scrollbar takes a line)."""
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _cursor_moved(self, previous: str | None) -> None:
+        """After new rows: keep the cursor on screen, and say so when its row changed."""
+        visible = self._visible_rows
+        scroll_y = self.scroll_offset.y
+        if not scroll_y <= self.cursor_row < scroll_y + visible:
+            self.scroll_to(y=max(0, self.cursor_row - visible + 1), animate=False)
+        if self.cursor_key != previous:
+            self.post_message(self.RowHighlighted(self, self.cursor_key))
+
     def refresh_line(self, y: int) -> None:
         """Redraw one line of the widget (0 is the header)."""
         if 0 <= y < self.size.height:
-            self.refresh(self.region.__class__(0, y, self.size.width, 1))
+            self.refresh(Region(0, y, self.size.width, 1))
 
     # -- input -----------------------------------------------------------------------------
 
     def action_cursor(self, step: int) -> None:
         """Move the cursor by `step` rows."""
-        if self.rows:
-            self.cursor_row = max(0, min(len(self.rows) - 1, self.cursor_row + step))
+        if self.keys:
+            self.cursor_row = max(0, min(len(self.keys) - 1, self.cursor_row + step))
 
     def action_page(self, direction: int) -> None:
         """Move the cursor by a screenful."""
-        self.action_cursor(direction * max(1, self.size.height - 2))
+        self.action_cursor(direction * max(1, self._visible_rows - 1))
 
     def action_jump(self, where: int) -> None:
         """To the first (0) or last (-1) row."""
-        if self.rows:
-            self.cursor_row = 0 if where == 0 else len(self.rows) - 1
+        if self.keys:
+            self.cursor_row = 0 if where == 0 else len(self.keys) - 1
 
     def action_select(self) -> None:
         """Post RowSelected for the cursor row."""
@@ -234,7 +270,7 @@ class ImageTable(ScrollView, can_focus=True):
                 x -= column.width + GAP
             return
         index = self.scroll_offset.y + event.y - 1
-        if 0 <= index < len(self.rows):
+        if 0 <= index < len(self.keys):
             if index == self.cursor_row and event.chain >= 2:
                 self.action_select()
             self.cursor_row = index

@@ -8,6 +8,7 @@ push competes with the engine's compression on small machines).
 
 from __future__ import annotations
 
+from rich.align import AlignMethod
 from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
@@ -35,10 +36,10 @@ def bytes_text(done: int, total: int | None) -> str:
     return human_size(done) if done else ""
 
 
-def _cell(text: str, width: int, style: Style | str = "", justify: str = "left") -> Text:
+def _cell(text: str, width: int, style: Style | str = "", justify: AlignMethod = "left") -> Text:
     cell = Text(printable(text), style=style, no_wrap=True)  # ids and phases come from the engine
     cell.truncate(width, overflow="ellipsis")
-    cell.align(justify, width)  # type: ignore[arg-type]
+    cell.align(justify, width)
     return cell
 
 

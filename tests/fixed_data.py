@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from app.core.checks import Check, Outcome
 from app.core.contexts import EngineEndpoint, TLSMaterial
 from app.core.credentials import LoginSource, SavedLogin
-from app.core.engine import ImageDetails, LayerInfo, LocalImage
+from app.core.local_images import ImageDetails, LayerInfo, LocalImage
 from app.core.login_check import LoginCheck, LoginState
 from app.core.preflight import TargetReport
 from app.core.progress import PushEvent, PushProgress, snapshot

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core.engine import ImageEvent, LocalImage
 from app.core.errors import EngineConnectionLost
 from app.core.images import ImageListing, ListingSettings, SortColumn, narrows
 from app.core.live_images import LiveImages, batches
+from app.core.local_images import ImageEvent, LocalImage
 
 WHEN = datetime(2026, 3, 14, tzinfo=UTC)
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.core.engine import LocalImage
 from app.core.images import SortColumn, filter_rows, image_rows, sort_rows
+from app.core.local_images import LocalImage
 from app.core.tagging import (
     TagFields,
     check_fields,

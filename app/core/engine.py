@@ -49,6 +49,7 @@ from app.core.errors import (
     PushIncomplete,
     PushStalled,
 )
+from app.core.local_images import ImageDetails, ImageEvent, LayerInfo, LocalImage
 from app.core.platforms import (
     INSPECTS_MANIFESTS_FROM,
     LISTS_MANIFESTS_FROM,
@@ -74,66 +75,6 @@ PUSH_STALL_SECONDS = 120
 # content (about 1 s for 33 MB on the 2-core sandbox): above this much content the push
 # goes without them, and its final numbers come from the pushed manifest.
 MAX_SIZE_EXPORT_BYTES = 128 * 1000 * 1000
-
-
-@dataclass(frozen=True, slots=True)
-class LocalImage:
-    """One image in the engine's store, as the image list reports it."""
-
-    id: str
-    repo_tags: tuple[str, ...]
-    repo_digests: tuple[str, ...]
-    created: datetime
-    size: int
-    size_kind: SizeKind = SizeKind.UNPACKED
-    # Every manifest of the image, where the engine lists them (API 1.47 and later).
-    manifests: ImageManifests | None = None
-    # On the containerd image store, which gives every tag a repo digest, pushed or not.
-    containerd_store: bool = False
-
-    @property
-    def short_id(self) -> str:
-        """The 12-character id the docker CLI shows."""
-        return self.id.removeprefix("sha256:")[:12]
-
-    @property
-    def dangling(self) -> bool:
-        """Untagged: no repository name points at it."""
-        return not self.repo_tags
-
-
-@dataclass(frozen=True, slots=True)
-class LayerInfo:
-    """One step of an image's history: the layer it made (size 0 for metadata-only steps)."""
-
-    id: str
-    created_by: str
-    size: int
-    created: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ImageDetails:
-    """What inspect says about one image."""
-
-    id: str
-    repo_tags: tuple[str, ...]
-    repo_digests: tuple[str, ...]
-    architecture: str
-    os: str
-    size: int
-    created: datetime
-    diff_ids: tuple[str, ...]
-    # Every manifest of the image: listed by the engine from API 1.48, read from an export of
-    # the image before that on the containerd store; None on the classic store.
-    manifests: ImageManifests | None = None
-    # Why `manifests` is None on the containerd store ("" when they were read).
-    manifests_unread: str = ""
-
-    @property
-    def layer_count(self) -> int:
-        """How many filesystem layers the image has."""
-        return len(self.diff_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -659,16 +600,6 @@ class Engine:
         if platform is not None and not self.pushes_one_platform:
             raise ValueError(f"API {self.api_version} cannot push one platform (needs 1.46)")
         return PushStream(self, reference, login, platform)
-
-
-@dataclass(frozen=True, slots=True)
-class ImageEvent:
-    """One image event: what happened (tag, untag, delete, pull, ...), to which image, and the
-    name the event carries: the tag, or (an untag on the classic store) the image's id."""
-
-    action: str
-    image_id: str
-    name: str
 
 
 class EventStream:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from app.core.engine import LocalImage
+from app.core.local_images import LocalImage
 from app.core.plaintext import printable
 from app.core.reference import InvalidReference, parse_normalized
 from app.core.units import human_size, relative_time

@@ -16,11 +16,14 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from app.core.engine import Engine, ImageEvent, LocalImage
 from app.core.errors import ImageNotFound
 from app.core.images import split_repo_tag
+from app.core.local_images import ImageEvent, LocalImage
+
+if TYPE_CHECKING:  # the Engine API client loads with the first connection, not with the list
+    from app.core.engine import Engine
 
 # Events that change no image's names.
 UNCHANGING = frozenset({"push", "save", "inspect"})

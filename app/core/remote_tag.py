@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from app.core.engine import ImageDetails
 from app.core.errors import DockpushError, ManifestNotFound
+from app.core.local_images import ImageDetails
 from app.core.platforms import INDEX_MEDIA_TYPES, Platform
 from app.core.progress import ImageStore
 from app.core.reference import InvalidReference, Reference, parse_normalized

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from app.core.engine import LocalImage
+from app.core.local_images import LocalImage
 from app.core.reference import (
     DEFAULT_DOMAIN,
     DOMAIN_AND_PORT_RE,

@@ -17,8 +17,9 @@ from enum import StrEnum
 
 from app.core.checks import Check, Outcome
 from app.core.credentials import Login
-from app.core.engine import Engine, ImageDetails
+from app.core.engine import Engine
 from app.core.errors import DockpushError, ManifestNotFound, RegistryAnswerTooLarge
+from app.core.local_images import ImageDetails
 from app.core.reference import InvalidReference, Reference
 from app.core.registry import INDEX_TYPES, LOOPBACK_ONLY, Manifest, RegistryClient
 from app.core.units import human_size

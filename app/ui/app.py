@@ -17,7 +17,6 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
 
-from app.core.engine import Engine
 from app.core.plaintext import printable
 from app.core.reference import Reference
 from app.core.session_log import state_dir
@@ -37,6 +36,7 @@ from app.ui.text import notify_plain
 from app.ui.workflow import Source
 
 if TYPE_CHECKING:
+    from app.core.engine import Engine
     from app.ui.dialogs.login import LoginOutcome
 
 

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 
 from textual.content import Content
 
-from app.core.engine import ImageDetails, LayerInfo, LocalImage
 from app.core.images import ImageRow, pushed_this_session, registry_digests
+from app.core.local_images import ImageDetails, LayerInfo, LocalImage
 from app.core.plaintext import printable
 from app.core.platforms import ImageManifests
 from app.core.units import human_size

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from app.core.engine import Engine
 from app.core.reference import Reference
 from app.ui.workflow import Source
 
-if TYPE_CHECKING:  # the dialog module imports this one
+if TYPE_CHECKING:  # the dialog module imports this one; the engine loads with a connection
+    from app.core.engine import Engine
     from app.ui.dialogs.login import LoginOutcome
 
 

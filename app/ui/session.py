@@ -10,14 +10,17 @@ import shlex
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from app.core.contexts import DEFAULT_CONTEXT, resolve_endpoint
 from app.core.credentials import CredentialStore, Login
-from app.core.engine import Engine
 from app.core.login_check import LoginCheck, LoginState
 from app.core.reference import registry_key
 from app.core.session_log import SessionLog
 from app.ui.workflow import Workflow
+
+if TYPE_CHECKING:
+    from app.core.engine import Engine
 
 
 class Session:
@@ -51,6 +54,10 @@ class Session:
         created = False
         with self._engine_lock:
             if self._engine is None:
+                # Imported here: docker-py and requests load in this worker, while the first
+                # screen paints, not before it (about a third of start-up's imports).
+                from app.core.engine import Engine
+
                 self._engine = Engine.connect(resolve_endpoint(self.host, self.context))
                 created = True
             engine = self._engine

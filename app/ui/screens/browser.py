@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,7 +17,6 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from app.core.engine import EventStream, ImageDetails, LayerInfo, LocalImage
 from app.core.errors import DockpushError
 from app.core.images import (
     NONE,
@@ -28,6 +27,7 @@ from app.core.images import (
     image_rows,
 )
 from app.core.live_images import LiveImages, apply_events, batches
+from app.core.local_images import ImageDetails, LayerInfo, LocalImage
 from app.core.platforms import SizeKind
 from app.ui.image_details import details_content
 from app.ui.messages import EngineEventsStopped, ImagesChosen, ImagesChosenAsIs
@@ -38,6 +38,9 @@ from app.ui.widgets.filter_input import FilterInput
 from app.ui.widgets.image_table import Column, ImageTable
 from app.ui.widgets.stepper import Stepper
 from app.ui.workflow import Source
+
+if TYPE_CHECKING:  # the Engine API client loads with the first connection (a worker)
+    from app.core.engine import EventStream
 
 COLUMNS = [
     ("mark", " "),

@@ -18,7 +18,7 @@ from textual.worker import Worker, WorkerState
 
 from app.core.as_is import fields_from_name, own_target
 from app.core.credentials import CredentialStore
-from app.core.engine import LocalImage
+from app.core.local_images import LocalImage
 from app.core.plaintext import printable
 from app.core.reference import DEFAULT_DOMAIN, registry_key
 from app.core.steps import Step

@@ -596,6 +596,56 @@ def bench_push_containerd() -> list[Row]:
     return _bench_push("containerd")
 
 
+def _bench_push_on_screen(store: str) -> list[Row]:
+    """The push as the person sees it, in a pty: from enter on the pre-flight to "Pushed" drawn,
+    against `docker push` as a whole command; equal fresh images, alternating."""
+    from latency import pushed_on_screen
+
+    with _on_engine(store) as (info, docker_cli):
+        client = _client()
+        run = uuid.uuid4().hex[:6]
+        app_times, cli_times = [], []
+        for pair in range(PUSH_PAIRS):
+            app_ref = f"{info.open_registry}/bench/screen-app-{run}-{pair}:1"  # type: ignore[attr-defined]
+            cli_ref = f"{info.open_registry}/bench/screen-cli-{run}-{pair}:1"  # type: ignore[attr-defined]
+            order = [("app", app_ref), ("cli", cli_ref)]
+            with _fresh_images(client, [app_ref, cli_ref], PUSH_LAYERS):
+                for kind, reference in order if pair % 2 == 0 else order[::-1]:
+                    os.sync()
+                    if kind == "app":
+                        app_times.append(pushed_on_screen(dict(os.environ), reference))
+                    else:
+                        cli_times.append(_wall([*docker_cli, "push", reference]))
+    app_s, cli_s = statistics.median(app_times), statistics.median(cli_times)
+    pair_ratio = statistics.median(a / c for a, c in zip(app_times, cli_times, strict=True))
+    return [
+        Row(
+            f"push, key to screen, {store}",
+            app_s,
+            "s",
+            cli_s,
+            f"s docker push (median of {PUSH_PAIRS})",
+            "ratio <= 1.05",
+            app_s / cli_s <= 1.05,
+            note=(
+                f"105 MB in 3 layers, enter to 'Pushed' drawn in a pty; median of per-pair "
+                f"ratios {pair_ratio:.3f}; worst app {max(app_times):.2f} s, "
+                f"docker push {max(cli_times):.2f} s"
+            ),
+        )
+    ]
+
+
+def bench_push_screen() -> list[Row]:
+    """The push, key to screen, on the classic image store."""
+    return _bench_push_on_screen("classic")
+
+
+def bench_push_screen_containerd() -> list[Row]:
+    """The push, key to screen, on the containerd image store."""
+    return _bench_push_on_screen("containerd")
+
+
 def bench_push_memory() -> list[Row]:
     """Peak RSS of the app process during a 500 MB push."""
     info = _sandbox()
@@ -734,6 +784,8 @@ BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
     "latency-storm": bench_latency_storm,
     "push": bench_push,
     "push-containerd": bench_push_containerd,
+    "push-screen": bench_push_screen,
+    "push-screen-containerd": bench_push_screen_containerd,
     "push-memory": bench_push_memory,
     "verify": bench_verify,
     "verify-index": bench_verify_index,

@@ -262,6 +262,29 @@ def startup_pairs(env: dict[str, str], runs: int) -> tuple[list[float], list[flo
     return app, bare
 
 
+# -- the end of a push ---------------------------------------------------------------------
+
+
+def pushed_on_screen(env: dict[str, str], reference: str) -> float:
+    """Seconds from enter on a clean pre-flight until "Pushed <reference>" is drawn: the app
+    starts on the image browser, is filtered to `reference` and pushes it as it is (p)."""
+    with Terminal(app_argv(), env) as term:
+        term.wait_for(table_populated, "populated table", 120)
+        term.idle()
+        term.press(b"/")
+        term.idle()
+        term.paste(reference)
+        term.wait_for(lambda t: (t.count() or (0, 0))[0] == 1, f"only {reference} listed")
+        term.press(ENTER)  # to the table, on its one row
+        term.idle()
+        term.press(b"p")
+        term.wait_for(lambda t: "Press enter to push" in t.text(), "the pre-flight's go", 120)
+        term.idle()
+        return term.measure(
+            ENTER, lambda t: f"Pushed {reference}" in t.text(), f"Pushed {reference}", 600
+        )
+
+
 # -- the browser at scale ----------------------------------------------------------------
 
 

@@ -199,6 +199,40 @@ async def multiplatform_tour(shots: Shots) -> None:
     client.api.remove_image(f"{registry}/{namespace}/multiplatform:1.0")
 
 
+async def push_as_is_tour(shots: Shots) -> None:
+    """An image already named for its registry, pushed as it is (`p`): first a new tag, then a
+    rebuilt image under the same name, where the pre-flight says the push moves the tag."""
+    registry = os.environ["DOCKPUSH_TEST_REGISTRY"]
+    namespace = f"demo-{uuid.uuid4().hex[:4]}"
+    name = f"{registry}/{namespace}/api:2.0.1"
+    client = docker.from_env()  # the classic-store engine (the sandbox's DOCKER_HOST)
+    first = build_image(client, name, [3_000_000, 200_000], f"api-{namespace}-first")
+    app = DockpushApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await filter_browser(app, pilot, f"{namespace}/api")
+        await pilot.press("p")
+        push = await wait_for_screen(pilot, PushScreen, timeout=30)
+        await wait_until(pilot, lambda: all(r.ready for r in push.reports), timeout=30)
+        await settle(app, pilot)
+        shots.take(app, "push-as-is-preflight")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: push.stage is Stage.DONE, timeout=120)
+        await pilot.press("escape")
+        # The same name, other content: pushing it would move the registry's tag.
+        build_image(client, name, [3_000_000, 200_000], f"api-{namespace}-second")
+        await filter_browser(app, pilot, f"{namespace}/api")
+        await pilot.press("p")
+        push = await wait_for_screen(pilot, PushScreen, timeout=30)
+        await wait_until(pilot, lambda: any(r.moves_tag for r in push.reports), timeout=30)
+        await settle(app, pilot)
+        shots.take(app, "push-as-is-moves-tag")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        shots.take(app, "push-as-is-asks")
+    client.api.remove_image(name)
+    client.api.remove_image(first)
+
+
 def main() -> int:
     """Regenerate every screenshot."""
     OUT.mkdir(exist_ok=True)
@@ -208,6 +242,7 @@ def main() -> int:
     os.environ["DOCKPUSH_CONFIG_DIR"] = tempfile.mkdtemp(prefix="dockpush-screenshots-")
     shots = Shots()
     asyncio.run(tour(shots))
+    asyncio.run(push_as_is_tour(shots))
     asyncio.run(multiplatform_tour(shots))
     for path in shots.saved:
         print(path.relative_to(ROOT))

@@ -429,3 +429,30 @@ def test_classic_store_compares_by_config_without_a_recorded_digest(
     moved = _preflight(index_target)
     assert moved.tag is not None and moved.tag.change is TagChange.MOVES
     assert moved.tag.remote is not None and moved.tag.remote.is_index
+
+
+async def test_broken_docker_config_is_named_in_the_login_check(
+    classic_engine_client: docker.DockerClient,
+    sandbox: SandboxInfo,
+    unique: str,
+    remove_on_classic: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path,
+) -> None:
+    # config.json that is not JSON: the pre-flight says so, not "no login saved".
+    (tmp_path / "config.json").write_text('{"auths": {')
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    target = parse_normalized(f"{sandbox.auth_registry}/broken-config-{unique}/app:1")
+    classic_engine_client.api.tag("dockpush-demo/tiny:1.0", target.name, target.tag)
+    remove_on_classic.append(str(target))
+    app = DockpushApp()
+    async with app.run_test(size=(140, 50)) as pilot:
+        screen = await open_push_screen(pilot, [target])
+        await settle(app, pilot)
+        (report,) = screen.reports
+        login = next(check for check in report.checks if check.name == "Login")
+        assert login.outcome is Outcome.FAILED
+        assert login.detail.startswith("no login could be read: ")
+        assert "config.json" in login.detail and "no login saved" not in login.detail
+        assert "log in here (l)" in login.fix
+        assert not report.ready

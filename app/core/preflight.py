@@ -235,11 +235,22 @@ def _registry(
 
 
 def _login(
-    engine: Engine, login: Login | None, probe: RegistryProbe | DockpushError, now: datetime
+    engine: Engine,
+    login: Login | None,
+    probe: RegistryProbe | DockpushError,
+    now: datetime,
+    problem: DockpushError | None = None,
 ) -> Check:
     if login is None:
         if isinstance(probe, RegistryProbe) and probe.auth_scheme is None:
             return Check("Login", Outcome.PASSED, "none needed: the registry is open")
+        if problem is not None:  # not "no login saved": the place logins come from is broken
+            return Check(
+                "Login",
+                Outcome.FAILED,
+                f"no login could be read: {problem.explanation}",
+                f"{problem.next_step} Or log in here (l).",
+            )
         if isinstance(probe, DockpushError):
             how = " over HTTPS" if isinstance(probe, InsecureRegistry) else ""
             return Check(
@@ -345,6 +356,7 @@ def run_preflight(
     login_for: Callable[[str], Login | None],
     sources: dict[str, str] | None = None,
     platform: Platform | None = None,
+    login_problem: Callable[[str], DockpushError | None] = lambda _registry: None,
 ) -> list[TargetReport]:
     """Check every target; blocking (engine and registry calls). With `platform`, each target
     is checked for pushing only that platform (`docker push --platform`)."""
@@ -363,7 +375,9 @@ def run_preflight(
                     probes[key] = client.probe()
                 except DockpushError as error:
                     probes[key] = error
-                check = _login(engine, login, probes[key], datetime.now())
+                check = _login(
+                    engine, login, probes[key], datetime.now(), login_problem(target.domain)
+                )
                 logins[key] = (check, _login_need(login, check))
             source = (sources or {}).get(str(target))
             local, details = _local_image(engine, target)

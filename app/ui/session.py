@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from app.core.contexts import DEFAULT_CONTEXT, resolve_endpoint
 from app.core.credentials import CredentialStore, Login
+from app.core.errors import DockpushError
 from app.core.login_check import LoginCheck, LoginState
 from app.core.reference import registry_key
 from app.core.session_log import SessionLog
@@ -43,6 +44,9 @@ class Session:
         self._engine: Engine | None = None
         self._engine_lock = threading.Lock()
         self._on_connected = on_connected
+        # Registry key -> why its saved login could not be read (a broken config.json, a
+        # failing credential helper), from the last lookup; written by workers, read by them.
+        self._login_problems: dict[str, DockpushError] = {}
 
     @property
     def engine(self) -> Engine | None:
@@ -88,8 +92,18 @@ class Session:
         key = registry_key(registry)
         if key in self.workflow.logins:
             return self.workflow.logins[key]
-        found = CredentialStore().load(registry)
+        store = CredentialStore()
+        found = store.load(registry)
+        if found is None and store.problems:
+            self._login_problems[key] = store.problems[0].error
+        else:
+            self._login_problems.pop(key, None)
         return found[0] if found else None
+
+    def login_problem(self, registry: str) -> DockpushError | None:
+        """Why no login could be read for a registry at the last `login_for`, if something was
+        broken (rather than simply no login saved)."""
+        return self._login_problems.get(registry_key(registry))
 
     def remember_login(self, login: Login, saved: bool) -> str:
         """Keep a checked login for this session; returns where it is kept, for the user."""

@@ -299,7 +299,9 @@ class PushScreen(Screen[None]):
             with contextlib.suppress(DockpushError):  # a missing image is a pre-flight item
                 layer_sizes[str(item.target)] = engine.layer_sizes(str(item.target))
         targets = [i.target for i in self.items]
-        reports = run_preflight(engine, targets, login_for, sources, self.platform)
+        reports = run_preflight(
+            engine, targets, login_for, sources, self.platform, self.session.login_problem
+        )
         return PreflightFindings(reports, login.username if login else None, layer_sizes)
 
     def _preflight_found(self, findings: PreflightFindings) -> None:

@@ -227,7 +227,7 @@ async def push_as_is_tour(shots: Shots) -> None:
         await settle(app, pilot)
         shots.take(app, "push-as-is-moves-tag")
         await pilot.press("enter")
-        await settle(app, pilot)
+        await settle(app, pilot, 0.5)
         shots.take(app, "push-as-is-asks")
     client.api.remove_image(name)
     client.api.remove_image(first)

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+from textual.widgets import Button, Static
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -18,6 +18,7 @@ class ConfirmDialog(ModalScreen[bool]):
     ConfirmDialog > Vertical {
         width: 60; height: auto; border: thick $primary; background: $surface; padding: 1 2;
     }
+    ConfirmDialog .question { width: 100%; height: auto; }
     ConfirmDialog Horizontal { height: auto; margin-top: 1; }
     ConfirmDialog Button { margin-right: 2; }
     """
@@ -32,7 +33,8 @@ class ConfirmDialog(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         """The question and two buttons."""
         with Vertical():
-            yield Label(self.question)
+            # A Static wraps a long question (a Label would cut it at the dialog's edge).
+            yield Static(self.question, classes="question")
             with Horizontal():
                 yield Button(self.yes_label, variant="error", id="yes")
                 yield Button(self.no_label, variant="primary", id="no")

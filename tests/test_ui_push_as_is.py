@@ -205,7 +205,7 @@ async def test_remote_tag_new_same_and_moved_in_the_push_screen(
         await pilot.press("enter")
         dialog = await wait_for_screen(pilot, ConfirmDialog)
         assert f"holds another image now ({first_digest[:19]}…" in str(
-            dialog.query_one("Label").render()
+            dialog.query_one(".question").render()
         )
         await pilot.press("escape")  # keep it
         await wait_for_screen(pilot, PushScreen)
@@ -257,7 +257,7 @@ async def test_each_moving_tag_is_asked_for_and_remembered_alone(
 
             async def answer(key: str) -> None:
                 dialog = await wait_for_screen(pilot, ConfirmDialog)
-                questions.append(str(dialog.query_one("Label").render()))
+                questions.append(str(dialog.query_one(".question").render()))
                 await pilot.press(key)
                 await pilot.pause(0.1)
 

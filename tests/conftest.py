@@ -20,6 +20,7 @@ import pytest
 
 from tests.harness.hostile_registry import HostileRegistry
 from tests.harness.sandbox import SandboxInfo
+from tests.multiplatform import LoadedIndexes, loaded_indexes
 
 HOW_TO_START = (
     "the sandbox engine is not reachable; start it with `scripts/sandbox up` and "
@@ -122,14 +123,39 @@ def unique() -> str:
     return uuid.uuid4().hex[:10]
 
 
-@pytest.fixture
-def remove_afterwards(engine_client: docker.DockerClient) -> Iterator[list[str]]:
-    """References a test creates in the engine; removed when it ends, whatever happened."""
+def _removing(client: docker.DockerClient) -> Iterator[list[str]]:
+    """A list for the references a test creates in `client`'s engine; each is removed when
+    the test ends, whatever happened."""
     created: list[str] = []
     yield created
     for reference in created:
         with contextlib.suppress(docker.errors.APIError):
-            engine_client.api.remove_image(reference)
+            client.api.remove_image(reference)
+
+
+@pytest.fixture
+def remove_afterwards(engine_client: docker.DockerClient) -> Iterator[list[str]]:
+    """References a test creates in the engine; removed when it ends, whatever happened."""
+    yield from _removing(engine_client)
+
+
+@pytest.fixture
+def remove_on_classic(classic_engine_client: docker.DockerClient) -> Iterator[list[str]]:
+    """Tags a test makes on the classic-store engine, removed when it ends."""
+    yield from _removing(classic_engine_client)
+
+
+@pytest.fixture
+def remove_on_containerd(containerd_engine_client: docker.DockerClient) -> Iterator[list[str]]:
+    """Tags a test makes on the containerd-store engine, removed when it ends."""
+    yield from _removing(containerd_engine_client)
+
+
+@pytest.fixture
+def indexes(containerd_engine_client: docker.DockerClient, unique: str) -> Iterator[LoadedIndexes]:
+    """A complete and an incomplete index of this test's own on the containerd-store engine."""
+    with loaded_indexes(containerd_engine_client, unique) as loaded:
+        yield loaded
 
 
 @pytest.fixture

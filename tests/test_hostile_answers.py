@@ -7,7 +7,7 @@ portals and misrouted proxies do.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,12 +36,24 @@ def tampered(sandbox: SandboxInfo, tmp_path: Path) -> Iterator[tuple[TamperingEn
         engine.close()
 
 
-def _tagged(engine: Engine, source: str, target: str, remove: list[str]) -> Reference:
-    """Tag `source` as `target` in the engine, removed when the test ends."""
-    reference = parse_normalized(target)
-    engine.tag(source, reference)
-    remove.append(target)
-    return reference
+@pytest.fixture
+def tagged(
+    tampered: tuple[TamperingEngineProxy, Engine],
+    sandbox: SandboxInfo,
+    unique: str,
+    remove_on_classic: list[str],
+) -> Callable[[str, str], Reference]:
+    """Tags `source` as `<open registry>/hostile/<name>-<unique>:1` through the proxy, in the
+    classic-store engine behind it; the tag is removed there when the test ends."""
+    _proxy, engine = tampered
+
+    def tag(source: str, name: str) -> Reference:
+        reference = parse_normalized(f"{sandbox.open_registry}/hostile/{name}-{unique}:1")
+        engine.tag(source, reference)
+        remove_on_classic.append(str(reference))
+        return reference
+
+    return tag
 
 
 def _push(engine: Engine, reference: str) -> PushProgress:
@@ -65,16 +77,9 @@ def test_push_stream_that_is_not_json(tampered, sandbox: SandboxInfo) -> None:
     assert "docker push" in raised.value.next_step
 
 
-def test_push_stream_cut_off_in_the_middle(
-    tampered, sandbox: SandboxInfo, unique: str, remove_afterwards: list[str]
-) -> None:
+def test_push_stream_cut_off_in_the_middle(tampered, tagged) -> None:
     proxy, engine = tampered
-    target = _tagged(
-        engine,
-        "dockpush-demo/layers:2.3.1",
-        f"{sandbox.open_registry}/hostile/cut-{unique}:1",
-        remove_afterwards,
-    )
+    target = tagged("dockpush-demo/layers:2.3.1", "cut")
     proxy.cut_after = 400  # past the HTTP head, inside the first lines of the stream
     with pytest.raises(EngineAnswerMalformed) as raised:
         _push(engine, str(target))
@@ -131,20 +136,13 @@ def test_registry_manifest_in_the_wrong_shape_or_cut_off(hostile: HostileRegistr
     client.close()
 
 
-async def test_push_screen_with_thousands_of_layers_stays_quick(
-    tampered, sandbox: SandboxInfo, unique: str, remove_afterwards: list[str]
-) -> None:
+async def test_push_screen_with_thousands_of_layers_stays_quick(tampered, tagged) -> None:
     from app.ui.app import DockpushApp
     from app.ui.screens.push import MAX_LAYER_ROWS, ItemState
     from tests.ui import open_push_screen, push_and_wait
 
-    proxy, engine = tampered
-    target = _tagged(
-        engine,
-        "dockpush-demo/tiny:1.0",
-        f"{sandbox.open_registry}/hostile/ui-{unique}:1",
-        remove_afterwards,
-    )
+    proxy, _engine = tampered
+    target = tagged("dockpush-demo/tiny:1.0", "ui")
     layers = [f"{n:012x}" for n in range(3000)]
     events = [{"status": "Pushed", "progressDetail": {}, "id": layer} for layer in layers]
     proxy.push_answer = chunked_answer(

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from textual import events
 from textual.app import App
 from textual.command import CommandPalette
-from textual.widgets import Checkbox, DataTable, Input
+from textual.widgets import DataTable, Input
 
 from app.core.plaintext import printable
 from app.core.push_queue import Stage
@@ -52,7 +52,7 @@ from app.ui.workflow import Source
 from tests.harness.engine_tamper import TamperingEngineProxy, chunked_answer, json_lines
 from tests.harness.images import build_labelled
 from tests.harness.sandbox import SandboxInfo
-from tests.ui import open_push_screen, settle, wait_for_screen, wait_until
+from tests.ui import log_in, open_push_screen, settle, wait_for_screen, wait_until
 
 MARKUP = ("[/]", "[@click=app.quit]x[/]", "[link=https://evil]ok[/link]")
 ESCAPES = ("\x1b]0;pwned\x07", "\x1b[2J", "\u202eevil\u202c", "\u2066iso\u2069", "\x9b31m")
@@ -213,15 +213,7 @@ async def test_logged_docker_commands_quote_outside_values(
         await pilot.press("enter")
         await wait_for_screen(pilot, ImageBrowserScreen, timeout=20)
 
-        app.open_login(sandbox.open_registry)
-        dialog = await wait_for_screen(pilot, LoginDialog)
-        await settle(app, pilot)
-        dialog.query_one("#username", Input).value = SHELL_USER
-        dialog.query_one("#remember", Checkbox).value = False
-        password = dialog.query_one("#password", Input)
-        password.value = "not-a-secret"
-        password.focus()
-        await pilot.press("enter")
+        await log_in(pilot, sandbox.open_registry, SHELL_USER, "not-a-secret", remember=False)
         await wait_for_screen(pilot, ImageBrowserScreen, timeout=20)
     commands = _logged_commands(app)
     assert ["docker", "--context", SHELL_CONTEXT] in commands, app.session.log.render()
@@ -333,15 +325,7 @@ async def _typed_everywhere(app: DockpushApp, pilot, sandbox: SandboxInfo, typed
     await pilot.press("escape")
     await wait_for_screen(pilot, ImageBrowserScreen)
 
-    app.open_login(sandbox.open_registry)
-    dialog = await wait_for_screen(pilot, LoginDialog)
-    await settle(app, pilot)
-    dialog.query_one("#username", Input).value = typed
-    dialog.query_one("#remember", Checkbox).value = False
-    password = dialog.query_one("#password", Input)
-    password.value = "not-a-secret"
-    password.focus()
-    await pilot.press("enter")
+    dialog = await log_in(pilot, sandbox.open_registry, typed, "not-a-secret", remember=False)
     if typed.strip():
         await wait_for_screen(pilot, ImageBrowserScreen, timeout=20)
         toasts = [str(toast.render()) for toast in app.screen.query("Toast")]

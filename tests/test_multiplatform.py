@@ -29,18 +29,11 @@ from app.ui.app import DockpushApp
 from app.ui.screens.browser import ImageBrowserScreen
 from app.ui.widgets.image_table import ImageTable
 from tests.harness.sandbox import INCOMPLETE_IMAGE, MULTIPLATFORM_IMAGE, SandboxInfo
-from tests.multiplatform import MISSING_PLATFORM, LoadedIndexes, loaded_indexes
+from tests.multiplatform import MISSING_PLATFORM, LoadedIndexes
 from tests.ui import settle, wait_for_screen, wait_until
 
 # The sandbox's layered seed: 512 KiB, 3 MiB, 20 MiB and 8 MiB of incompressible bytes.
 SEED_LAYERS = [512 * 1024, 3 * 1024 * 1024, 20 * 1024 * 1024, 8 * 1024 * 1024]
-
-
-@pytest.fixture
-def indexes(containerd_engine_client: docker.DockerClient, unique: str) -> Iterator[LoadedIndexes]:
-    """A complete and an incomplete index of this test's own on the containerd-store engine."""
-    with loaded_indexes(containerd_engine_client, unique) as loaded:
-        yield loaded
 
 
 @pytest.fixture

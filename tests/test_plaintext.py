@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
+from app.core import plaintext
 from app.core.plaintext import MAX_CHARS, printable
 from app.core.session_log import SessionLog
 from app.ui.app import DockpushApp
@@ -100,6 +101,21 @@ def test_no_format_character_survives_but_the_joiner(text: str) -> None:
         "Nd",
         "Po",
     }
+
+
+def test_every_format_character_is_escaped_every_time() -> None:
+    # Characters are classified when first seen: a second sight must give the same answer,
+    # in every plane, and text from beyond the first plane must not be remembered.
+    every = "".join(
+        chr(code)
+        for code in range(0x110000)
+        if unicodedata.category(chr(code)) == "Cf" and code != 0x200D
+    )
+    first, again = printable(every, limit=None), printable(every, limit=None)
+    assert first == again == "".join(ascii(char)[1:-1] for char in every)
+    remembered = len(plaintext._SINGLE_LINE)
+    printable("".join(map(chr, range(0x10000, 0x20000))), limit=None)
+    assert len(plaintext._SINGLE_LINE) == remembered
 
 
 def test_plain_is_never_markup() -> None:

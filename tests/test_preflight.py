@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import docker
-import docker.errors
 import pytest
 from textual.widgets import Static
 
-from app.core.checks import Outcome
+from app.core.checks import Check, Outcome
 from app.core.engine import Engine
 from app.core.errors import DockpushError, InsecureRegistry
 from app.core.platforms import Platform
@@ -50,39 +48,21 @@ AMD64 = Platform("linux", "amd64")
 
 
 @pytest.fixture
-def indexes(containerd_engine_client: docker.DockerClient, unique: str) -> Iterator[LoadedIndexes]:
-    """A complete and an incomplete index of this test's own on the containerd-store engine."""
-    with loaded_indexes(containerd_engine_client, unique) as loaded:
-        yield loaded
+def tag_for_open_registry(
+    containerd_engine_client: docker.DockerClient,
+    sandbox: SandboxInfo,
+    remove_on_containerd: list[str],
+) -> Callable[[LoadedIndex], Reference]:
+    """Tags a loaded index on the containerd-store engine for the open registry (`:1`);
+    the tag is removed when the test ends."""
 
+    def tag(index: LoadedIndex) -> Reference:
+        target = parse_normalized(f"{sandbox.open_registry}/{index.repository}:1")
+        containerd_engine_client.api.tag(index.reference, target.name, target.tag)
+        remove_on_containerd.append(str(target))
+        return target
 
-def _removing(client: docker.DockerClient) -> Iterator[list[str]]:
-    created: list[str] = []
-    yield created
-    for reference in created:
-        with contextlib.suppress(docker.errors.APIError):
-            client.api.remove_image(reference)
-
-
-@pytest.fixture
-def remove_on_containerd(containerd_engine_client: docker.DockerClient) -> Iterator[list[str]]:
-    """Tags a test makes on the containerd-store engine, removed when it ends."""
-    yield from _removing(containerd_engine_client)
-
-
-@pytest.fixture
-def remove_on_classic(classic_engine_client: docker.DockerClient) -> Iterator[list[str]]:
-    """Tags a test makes on the classic-store engine, removed when it ends."""
-    yield from _removing(classic_engine_client)
-
-
-def _tag_for_registry(
-    client: docker.DockerClient, index: LoadedIndex, registry: str, remove: list[str]
-) -> Reference:
-    target = parse_normalized(f"{registry}/{index.repository}:1")
-    client.api.tag(index.reference, target.name, target.tag)
-    remove.append(str(target))
-    return target
+    return tag
 
 
 def _preflight(target: Reference, platform: Platform | None = None) -> TargetReport:
@@ -98,13 +78,8 @@ def _what_is_pushed(report: TargetReport):
     return next(check for check in report.checks if check.name == PUSHES)
 
 
-def test_whole_index_is_described(
-    indexes: LoadedIndexes, sandbox: SandboxInfo, containerd_engine_client, remove_on_containerd
-) -> None:
-    target = _tag_for_registry(
-        containerd_engine_client, indexes.full, sandbox.open_registry, remove_on_containerd
-    )
-    report = _preflight(target)
+def test_whole_index_is_described(indexes: LoadedIndexes, tag_for_open_registry) -> None:
+    report = _preflight(tag_for_open_registry(indexes.full))
     assert report.ready
     check = _what_is_pushed(report)
     assert check.outcome is Outcome.INFO
@@ -115,11 +90,9 @@ def test_whole_index_is_described(
 
 
 def test_missing_platform_content_stops_the_preflight(
-    indexes: LoadedIndexes, sandbox: SandboxInfo, containerd_engine_client, remove_on_containerd
+    indexes: LoadedIndexes, tag_for_open_registry
 ) -> None:
-    target = _tag_for_registry(
-        containerd_engine_client, indexes.incomplete, sandbox.open_registry, remove_on_containerd
-    )
+    target = tag_for_open_registry(indexes.incomplete)
     report = _preflight(target)
     assert not report.ready
     check = _what_is_pushed(report)
@@ -146,11 +119,9 @@ def _preflight_text(screen: PushScreen) -> str:
 
 
 async def test_push_screen_stops_on_an_incomplete_index_then_pushes_one_platform(
-    indexes: LoadedIndexes, sandbox: SandboxInfo, containerd_engine_client, remove_on_containerd
+    indexes: LoadedIndexes, sandbox: SandboxInfo, tag_for_open_registry
 ) -> None:
-    target = _tag_for_registry(
-        containerd_engine_client, indexes.incomplete, sandbox.open_registry, remove_on_containerd
-    )
+    target = tag_for_open_registry(indexes.incomplete)
     app = DockpushApp()
     async with app.run_test(size=(140, 50)) as pilot:
         screen = await open_push_screen(pilot, [target])
@@ -226,19 +197,26 @@ def _probe(address: str, insecure: InsecureRegistries) -> RegistryProbe | Dockpu
         client.close()
 
 
-def test_plain_http_registry_the_engine_does_not_list(sandbox: SandboxInfo) -> None:
-    """M3: the Login check said "no login saved … the push needs one" for a registry that
-    never answered; 127.0.0.2 stands for a host outside the engine's insecure list."""
-    secure = InsecureRegistries(networks=(), names=frozenset())
+def _plain_http_checks(listed: bool) -> tuple[RegistryProbe | DockpushError, Check, Check]:
+    """The probe, Login and Registry checks for a plain-HTTP registry on 127.0.0.2 (a host
+    outside the sandbox engine's insecure list), the engine's view listing it or not."""
     engine = Engine.connect()
     try:
         with HostileRegistry(host="127.0.0.2") as registry:
-            probe = _probe(registry.address, secure)
+            names = frozenset({registry.address}) if listed else frozenset()
+            insecure = InsecureRegistries(networks=(), names=names)
+            probe = _probe(registry.address, insecure)
             target = parse_normalized(f"{registry.address}/app:1")
             login = _login(engine, None, probe, datetime.now())
-            where = _registry(engine, probe, target, secure)
+            return probe, login, _registry(engine, probe, target, insecure)
     finally:
         engine.close()
+
+
+def test_plain_http_registry_the_engine_does_not_list(sandbox: SandboxInfo) -> None:
+    """M3: the Login check said "no login saved … the push needs one" for a registry that
+    never answered; 127.0.0.2 stands for a host outside the engine's insecure list."""
+    probe, login, where = _plain_http_checks(listed=False)
     assert isinstance(probe, InsecureRegistry)
     assert login.outcome is Outcome.NOT_APPLICABLE, login
     assert login.detail == "not checked: the registry did not answer over HTTPS"
@@ -249,16 +227,7 @@ def test_plain_http_registry_the_engine_does_not_list(sandbox: SandboxInfo) -> N
 def test_plain_http_registry_the_engine_lists_as_insecure(sandbox: SandboxInfo) -> None:
     """M3: the engine lists the host as insecure, so plain HTTP is how the push goes: a pass,
     not advice to add what is already there."""
-    engine = Engine.connect()
-    try:
-        with HostileRegistry(host="127.0.0.2") as registry:
-            listed = InsecureRegistries(networks=(), names=frozenset({registry.address}))
-            probe = _probe(registry.address, listed)
-            target = parse_normalized(f"{registry.address}/app:1")
-            login = _login(engine, None, probe, datetime.now())
-            where = _registry(engine, probe, target, listed)
-    finally:
-        engine.close()
+    probe, login, where = _plain_http_checks(listed=True)
     assert isinstance(probe, RegistryProbe) and probe.plain_http
     assert login.outcome is Outcome.PASSED
     assert where.outcome is Outcome.PASSED, where
@@ -272,6 +241,19 @@ def _built(client: docker.DockerClient, reference: str, seed: str, remove: list[
     build_image(client, reference, [2048], seed)
     remove.append(reference)
     return parse_normalized(reference)
+
+
+@pytest.fixture
+def built(
+    engine_client: docker.DockerClient, unique: str, remove_afterwards: list[str]
+) -> Callable[..., Reference]:
+    """Builds a small image as `reference` (its content from `seed`, the test's unique suffix
+    unless given) on the engine under test; removed when the test ends."""
+
+    def build(reference: str, seed: str = unique) -> Reference:
+        return _built(engine_client, reference, seed, remove_afterwards)
+
+    return build
 
 
 def _pushed(target: Reference) -> str:
@@ -292,11 +274,15 @@ def _tag_check(report: TargetReport):
 
 
 def test_remote_tag_new_same_and_moved(
-    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+    engine_client: docker.DockerClient,
+    sandbox: SandboxInfo,
+    unique: str,
+    remove_afterwards,
+    built,
 ) -> None:
     """A tag that really exists in the registry: the same image leaves it, another moves it."""
     repository = f"{sandbox.open_registry}/remote-tag-{unique}/app"
-    first = _built(engine_client, f"{repository}:1", f"first-{unique}", remove_afterwards)
+    first = built(f"{repository}:1", f"first-{unique}")
     pushed = _pushed(first)
 
     same = _preflight(first)
@@ -314,7 +300,7 @@ def test_remote_tag_new_same_and_moved(
     assert _tag_check(new).detail == f"new: the registry has no {fresh.path}:2 yet"
 
     # Another image takes the local tag `:1`: the registry's `:1` still holds the first one.
-    _built(engine_client, f"{repository}:1", f"second-{unique}", remove_afterwards)
+    built(f"{repository}:1", f"second-{unique}")
     moved = _preflight(first)
     assert moved.tag is not None and moved.tag.change is TagChange.MOVES
     assert moved.moves_tag and moved.ready  # asked in the push screen, not a failure
@@ -332,13 +318,11 @@ def test_remote_tag_new_same_and_moved(
 
 
 def test_remote_tag_of_an_index_compares_index_digests(
-    indexes: LoadedIndexes, sandbox: SandboxInfo, containerd_engine_client, remove_on_containerd
+    indexes: LoadedIndexes, tag_for_open_registry
 ) -> None:
     """On the containerd store the image's id is its index digest: pushed as it is, the
     registry holds that same index; one platform pushed alone would move the tag."""
-    target = _tag_for_registry(
-        containerd_engine_client, indexes.full, sandbox.open_registry, remove_on_containerd
-    )
+    target = tag_for_open_registry(indexes.full)
     assert _preflight(target).tag.change is TagChange.NEW
     pushed = _pushed(target)
     report = _preflight(target)
@@ -352,31 +336,16 @@ def test_remote_tag_of_an_index_compares_index_digests(
     assert "linux/amd64, linux/arm64/v8" in _tag_check(alone).detail
 
 
-def test_remote_tag_not_checked_without_a_login(
-    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
-) -> None:
-    target = _built(
-        engine_client,
-        f"{sandbox.auth_registry}/remote-tag-{unique}/app:1",
-        unique,
-        remove_afterwards,
-    )
-    report = _preflight(target)
+def test_remote_tag_not_checked_without_a_login(sandbox: SandboxInfo, unique: str, built) -> None:
+    report = _preflight(built(f"{sandbox.auth_registry}/remote-tag-{unique}/app:1"))
     assert report.tag is None and not report.moves_tag
     check = _tag_check(report)
     assert check.outcome is Outcome.NOT_APPLICABLE and check.detail.startswith("not checked: ")
     assert report.login is LoginNeed.MISSING
 
 
-def test_login_finding_for_the_stepper(
-    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
-) -> None:
-    target = _built(
-        engine_client,
-        f"{sandbox.open_registry}/login-need-{unique}/app:1",
-        unique,
-        remove_afterwards,
-    )
+def test_login_finding_for_the_stepper(sandbox: SandboxInfo, unique: str, built) -> None:
+    target = built(f"{sandbox.open_registry}/login-need-{unique}/app:1")
     assert _preflight(target).login is LoginNeed.NOT_NEEDED
 
 
@@ -395,6 +364,7 @@ def test_classic_store_compares_by_config_without_a_recorded_digest(
     containerd_engine_client: docker.DockerClient,
     remove_on_classic: list[str],
     remove_on_containerd: list[str],
+    tag_for_open_registry,
     unique: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -418,9 +388,7 @@ def test_classic_store_compares_by_config_without_a_recorded_digest(
     assert "already holds this same image (same config)" in _tag_check(report).detail
 
     with loaded_indexes(containerd_engine_client, unique) as loaded:
-        index_target = _tag_for_registry(
-            containerd_engine_client, loaded.full, sandbox.open_registry, remove_on_containerd
-        )
+        index_target = tag_for_open_registry(loaded.full)
         monkeypatch.setenv("DOCKER_HOST", sandbox.containerd_docker_host)
         _pushed(index_target)
     classic_engine_client.api.tag(reference, index_target.name, index_target.tag)

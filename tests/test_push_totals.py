@@ -7,6 +7,7 @@ states; the registry's manifest is fetched here over plain HTTP, independently o
 from __future__ import annotations
 
 import docker
+import pytest
 import requests
 
 from app.core.engine import Engine
@@ -109,41 +110,32 @@ async def test_overall_total_after_push_equals_the_pushed_manifest(
         assert not any("Uploading  in" in text for text in texts)
 
 
-def test_multiplatform_push_sizes_match_the_pushed_index(
-    containerd_engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str
+@pytest.mark.parametrize(
+    ("name", "platform"),
+    [
+        pytest.param("multi", None, id="whole-index"),
+        pytest.param("arm", Platform("linux", "arm64", "v8"), id="one-platform"),
+    ],
+)
+def test_push_sizes_match_the_pushed_manifest(
+    containerd_engine_client: docker.DockerClient,
+    sandbox: SandboxInfo,
+    unique: str,
+    name: str,
+    platform: Platform | None,
 ) -> None:
-    reference = f"{sandbox.open_registry}/totals/multi-{unique}:1.0"
-    layout = build_index(sandbox_control.seed_platforms(), f"totals-{unique}")
+    """An index pushed whole: both platforms' layers and the attestations' blobs, every one
+    with a size, add up to what the pushed index states. One platform pushed alone: its
+    layers add up to that platform's manifest."""
+    reference = f"{sandbox.open_registry}/totals/{name}-{unique}:1.0"
+    layout = build_index(sandbox_control.seed_platforms(), f"totals-{name}-{unique}")
     containerd_engine_client.api.load_image(layout_tarball(layout, reference))
     engine = Engine.connect()
     try:
         assert engine.image_store is ImageStore.CONTAINERD
         target = parse_normalized(reference)
-        progress = PushProgress(expected_sizes=engine.layer_sizes(reference))
-        for index, event in enumerate(engine.push(target, None)):
-            progress.apply(event, index * 0.1)
-        assert progress.succeeded and progress.result is not None
-        stated = registry_layer_bytes(sandbox.open_registry, target.path, progress.result.digest)
-        # Both platforms' layers and the attestations' blobs, every one with a size.
-        assert set(progress.layers) == set(progress.expected_sizes)
-        assert progress.bytes_done == progress.bytes_to_upload == stated
-    finally:
-        engine.close()
-        containerd_engine_client.api.remove_image(reference)
-
-
-def test_one_platform_push_sizes_match_that_platforms_manifest(
-    containerd_engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str
-) -> None:
-    reference = f"{sandbox.open_registry}/totals/arm-{unique}:1.0"
-    layout = build_index(sandbox_control.seed_platforms(), f"totals-arm-{unique}")
-    containerd_engine_client.api.load_image(layout_tarball(layout, reference))
-    engine = Engine.connect()
-    try:
-        arm = Platform("linux", "arm64", "v8")
-        target = parse_normalized(reference)
-        progress = PushProgress(expected_sizes=engine.layer_sizes(reference, arm))
-        for index, event in enumerate(engine.push(target, None, arm)):
+        progress = PushProgress(expected_sizes=engine.layer_sizes(reference, platform))
+        for index, event in enumerate(engine.push(target, None, platform)):
             progress.apply(event, index * 0.1)
         assert progress.succeeded and progress.result is not None
         stated = registry_layer_bytes(sandbox.open_registry, target.path, progress.result.digest)

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import docker
 import pytest
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.widgets import Collapsible
 
 from app.core import engine as engine_module
@@ -46,6 +47,25 @@ async def _pushing(
         await pilot.press("enter")
         await wait_until(pilot, lambda: screen.items[0].state is ItemState.PUSHING, timeout=10)
         yield pilot, screen
+
+
+@contextlib.asynccontextmanager
+async def _stallable_push(
+    client: docker.DockerClient, sandbox: SandboxInfo, name: str, remove: list[str]
+) -> AsyncIterator[tuple[Pilot, PushScreen, SlowProxy]]:
+    """30 MB pushed by the app through a 2 MB/s proxy that can hold the upload; yields once
+    the first bytes have moved."""
+    with SlowProxy(sandbox.open_registry, rate=2_000_000) as proxy:
+        async with _pushing(client, proxy, name, [30_000_000], remove) as (pilot, screen):
+            await wait_until(pilot, lambda: _done_bytes(screen) > 0, timeout=20)
+            yield pilot, screen, proxy
+
+
+async def _stall_noticed(pilot: Pilot, screen: PushScreen, timeout: float) -> Widget:
+    """Wait until the push screen says nothing has moved; the notice."""
+    notice = screen.query_one("#stall-notice")
+    await wait_until(pilot, lambda: "Nothing has moved" in str(notice.render()), timeout=timeout)
+    return notice
 
 
 def _tags_at(client: docker.DockerClient, registry: str) -> set[str]:
@@ -98,25 +118,21 @@ async def test_stalled_registry_is_stopped_with_a_reason_then_retry_succeeds(
     # The real limits are 10 s before the notice and 120 s before stopping; shorter here.
     monkeypatch.setattr(engine_module, "PUSH_STALL_SECONDS", 6)
     monkeypatch.setattr(screens.push, "STALL_NOTICE_SECONDS", 2)
-    with SlowProxy(sandbox.open_registry, rate=2_000_000) as proxy:
-        async with _pushing(engine_client, proxy, "stall", [30_000_000], remove_afterwards) as (
-            pilot,
-            screen,
-        ):
-            await wait_until(pilot, lambda: _done_bytes(screen) > 0, timeout=20)
-            with proxy.hold():
-                notice = screen.query_one("#stall-notice")
-                await wait_until(
-                    pilot, lambda: "Nothing has moved" in str(notice.render()), timeout=30
-                )
-                assert "dockpush stops the push after 6 s" in str(notice.render())
-                await wait_until(pilot, lambda: screen.stage is Stage.DONE, timeout=30)
-                item = screen.items[0]
-                assert item.state is ItemState.FAILED and isinstance(item.error, PushStalled)
-                assert "Nothing moved for 6 s" in item.error.explanation
-                assert item.result is None
-            await pilot.press("R")
-            await wait_until(pilot, lambda: screen.items[0].state is ItemState.DONE, timeout=60)
+    async with _stallable_push(engine_client, sandbox, "stall", remove_afterwards) as (
+        pilot,
+        screen,
+        proxy,
+    ):
+        with proxy.hold():
+            notice = await _stall_noticed(pilot, screen, timeout=30)
+            assert "dockpush stops the push after 6 s" in str(notice.render())
+            await wait_until(pilot, lambda: screen.stage is Stage.DONE, timeout=30)
+            item = screen.items[0]
+            assert item.state is ItemState.FAILED and isinstance(item.error, PushStalled)
+            assert "Nothing moved for 6 s" in item.error.explanation
+            assert item.result is None
+        await pilot.press("R")
+        await wait_until(pilot, lambda: screen.items[0].state is ItemState.DONE, timeout=60)
 
 
 async def test_resize_then_ctrl_c_and_quit_mid_push_leave_no_stray_state(
@@ -160,36 +176,26 @@ async def test_resize_then_ctrl_c_and_quit_mid_push_leave_no_stray_state(
 
 
 async def test_stalled_upload_on_the_containerd_store_is_noticed_within_15_s(
-    containerd_engine_client: docker.DockerClient, sandbox: SandboxInfo
+    containerd_engine_client: docker.DockerClient,
+    sandbox: SandboxInfo,
+    remove_on_containerd: list[str],
 ) -> None:
     # The real 10 s notice. This store repeats its last progress line every 100 ms while
     # the registry reads nothing, so only byte progress can tell that the push stalled.
-    made: list[str] = []
-    try:
-        with SlowProxy(sandbox.open_registry, rate=2_000_000) as proxy:
-            async with _pushing(containerd_engine_client, proxy, "stall15", [30_000_000], made) as (
-                pilot,
-                screen,
-            ):
-                await wait_until(pilot, lambda: _done_bytes(screen) > 0, timeout=20)
-                with proxy.hold():
-                    held = time.monotonic()
-                    snap = screen.items[0].snapshot
-                    events_before = snap.events if snap else 0
-                    notice = screen.query_one("#stall-notice")
-                    await wait_until(
-                        pilot, lambda: "Nothing has moved" in str(notice.render()), timeout=15
-                    )
-                    assert time.monotonic() - held <= 15
-                    snap = screen.items[0].snapshot
-                    assert snap is not None and snap.events > events_before + 30, (
-                        "the engine kept repeating its line while nothing moved"
-                    )
-                    assert snap.rate == 0 and snap.eta_seconds is None
-                    stats = str(screen.query_one("#overall-stats").render())
-                    assert stats.endswith("left -"), stats
-                    assert screen.items[0].state is ItemState.PUSHING
-    finally:
-        for reference in made:
-            with contextlib.suppress(docker.errors.APIError):
-                containerd_engine_client.api.remove_image(reference)
+    async with _stallable_push(
+        containerd_engine_client, sandbox, "stall15", remove_on_containerd
+    ) as (pilot, screen, proxy):
+        with proxy.hold():
+            held = time.monotonic()
+            snap = screen.items[0].snapshot
+            events_before = snap.events if snap else 0
+            await _stall_noticed(pilot, screen, timeout=15)
+            assert time.monotonic() - held <= 15
+            snap = screen.items[0].snapshot
+            assert snap is not None and snap.events > events_before + 30, (
+                "the engine kept repeating its line while nothing moved"
+            )
+            assert snap.rate == 0 and snap.eta_seconds is None
+            stats = str(screen.query_one("#overall-stats").render())
+            assert stats.endswith("left -"), stats
+            assert screen.items[0].state is ItemState.PUSHING

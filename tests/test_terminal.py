@@ -54,18 +54,38 @@ def _read_for(fd: int, seen: bytearray, seconds: float) -> None:
     _read_while(fd, seen, lambda: time.monotonic() < end, timeout=seconds + 1)
 
 
-def test_resize_ctrl_c_and_quit_restore_the_terminal(sandbox: SandboxInfo) -> None:
-    controller, terminal = pty.openpty()
-    _set_size(terminal, 30, 100)
-    settings_before = termios.tcgetattr(terminal)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "--host", sandbox.docker_host],
+def _spawn(terminal: int, *args: str) -> subprocess.Popen:
+    """`python *args` on the pseudo-terminal, as a person's shell would start it."""
+    return subprocess.Popen(
+        [sys.executable, *args],
         stdin=terminal,
         stdout=terminal,
         stderr=terminal,
         env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "", "LINES": ""},
         start_new_session=True,
     )
+
+
+def _quit(controller: int, process: subprocess.Popen, output: bytearray) -> None:
+    """Press ctrl+q and read until the app has ended; it ends with status 0."""
+    os.write(controller, b"\x11")
+    _read_while(controller, output, lambda: process.poll() is None, timeout=15)
+    assert process.wait(timeout=5) == 0
+
+
+def _end(process: subprocess.Popen, *fds: int) -> None:
+    """Kill the app if it still runs, and close the pseudo-terminal's ends `fds`."""
+    if process.poll() is None:
+        process.kill()
+    for fd in fds:
+        os.close(fd)
+
+
+def test_resize_ctrl_c_and_quit_restore_the_terminal(sandbox: SandboxInfo) -> None:
+    controller, terminal = pty.openpty()
+    _set_size(terminal, 30, 100)
+    settings_before = termios.tcgetattr(terminal)
+    process = _spawn(terminal, "-m", "app", "--host", sandbox.docker_host)
     output = bytearray()
     try:
         _read_until(controller, LISTED, output)
@@ -77,32 +97,15 @@ def test_resize_ctrl_c_and_quit_restore_the_terminal(sandbox: SandboxInfo) -> No
         os.write(controller, b"\x03")
         _read_until(controller, b"to quit", output)
         assert process.poll() is None
-        os.write(controller, b"\x11")  # ctrl+q
-        _read_while(controller, output, lambda: process.poll() is None, timeout=15)
-        assert process.wait(timeout=5) == 0
+        _quit(controller, process, output)
         settings_after = termios.tcgetattr(terminal)
     finally:
-        if process.poll() is None:
-            process.kill()
-        os.close(controller)
+        _end(process, controller, terminal)
     # The alternate screen is left, the cursor shown again, and the line settings restored.
     assert b"\x1b[?1049l" in output
     assert b"\x1b[?25h" in output
     assert settings_after == settings_before
     assert b"Traceback" not in output
-    os.close(terminal)
-
-
-def _spawn(terminal: int, *args: str) -> subprocess.Popen:
-    """`python *args` on the pseudo-terminal, as a person's shell would start it."""
-    return subprocess.Popen(
-        [sys.executable, *args],
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "", "LINES": ""},
-        start_new_session=True,
-    )
 
 
 def test_escape_sequences_in_data_never_reach_the_terminal(
@@ -124,14 +127,9 @@ def test_escape_sequences_in_data_never_reach_the_terminal(
         os.write(controller, repository.encode())  # the only match is highlighted
         _read_until(controller, f"pwned-{unique}".encode(), output)
         _read_for(controller, output, 1)  # let the rest of the screen update arrive
-        os.write(controller, b"\x11")  # ctrl+q
-        _read_while(controller, output, lambda: process.poll() is None, timeout=15)
-        assert process.wait(timeout=5) == 0
+        _quit(controller, process, output)
     finally:
-        if process.poll() is None:
-            process.kill()
-        os.close(controller)
-        os.close(terminal)
+        _end(process, controller, terminal)
         classic_engine_client.api.remove_image(f"{repository}:1")
     # None of the data's escapes reached the terminal; the data was on screen as symbols.
     assert f"\x1b]0;pwned-{unique}".encode() not in output
@@ -169,10 +167,7 @@ def test_a_crash_exits_non_zero_without_locals_and_restores_the_terminal(
         returncode = process.wait(timeout=5)
         settings_after = termios.tcgetattr(terminal)
     finally:
-        if process.poll() is None:
-            process.kill()
-        os.close(controller)
-        os.close(terminal)
+        _end(process, controller, terminal)
     assert returncode == 1  # a wrapper script can tell
     assert b"RuntimeError" in output and b"crash_on_mount" in output
     # Shown made visible (Rich colours parts of it, so the pieces are checked apart).
@@ -202,14 +197,9 @@ def test_pasted_control_characters_never_reach_the_terminal(
         # Plain text is kept; it arrives after the others, so they have been handled.
         os.write(controller, f"\x1b[200~ok-{unique}\x1b[201~".encode())
         _read_until(controller, f"ok-{unique}".encode(), output)
-        os.write(controller, b"\x11")  # ctrl+q
-        _read_while(controller, output, lambda: process.poll() is None, timeout=15)
-        assert process.wait(timeout=5) == 0
+        _quit(controller, process, output)
     finally:
-        if process.poll() is None:
-            process.kill()
-        os.close(controller)
-        os.close(terminal)
+        _end(process, controller, terminal)
     # None of the three was inserted (the warning they get is checked with Pilot, in
     # tests/test_hostile_text.py: the terminal receives a toast's lines in pieces).
     assert f"b-{unique}".encode() not in output

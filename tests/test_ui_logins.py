@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import keyring
@@ -12,6 +13,7 @@ import keyring.core
 import pytest
 from textual.message import Message
 from textual.notifications import Notify
+from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input
 
 from app.core.credentials import CredentialStore, Login
@@ -26,21 +28,7 @@ from app.ui.screens.push import ItemState, PushScreen
 from app.ui.screens.verify import VerifyScreen
 from tests.harness.images import build_image
 from tests.harness.sandbox import SandboxInfo
-from tests.ui import settle, wait_for_screen, wait_until
-
-
-async def _log_in(pilot, registry: str, user: str, password: str, remember: bool = True):
-    app = pilot.app
-    app.open_login(registry)
-    dialog = await wait_for_screen(pilot, LoginDialog)
-    await settle(app, pilot)
-    dialog.query_one("#username", Input).value = user
-    dialog.query_one("#remember", Checkbox).value = remember and not dialog._keyring_problem
-    box = dialog.query_one("#password", Input)
-    box.value = password
-    box.focus()
-    await pilot.press("enter")
-    return dialog
+from tests.ui import log_in, settle, wait_for_screen, wait_until
 
 
 def _forget_keyring_backends() -> None:
@@ -57,18 +45,32 @@ def _table_rows(screen: SavedLoginsScreen) -> list[list[str]]:
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
 
 
-async def test_saved_login_listed_checked_and_forgotten(
-    sandbox: SandboxInfo, secret_service: None, engine_client
-) -> None:
+@contextlib.asynccontextmanager
+async def _app_with_saved_login(sandbox: SandboxInfo) -> AsyncIterator[tuple[DockpushApp, Pilot]]:
+    """The app, back on the browser after logging in to the registry that needs a login,
+    the login saved."""
     app = DockpushApp()
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for_screen(pilot, ImageBrowserScreen)
-        await _log_in(pilot, sandbox.auth_registry, sandbox.user, sandbox.password)
+        await log_in(pilot, sandbox.auth_registry, sandbox.user, sandbox.password)
         await wait_for_screen(pilot, ImageBrowserScreen, timeout=20)
+        yield app, pilot
+
+
+async def _list_one_saved_login(pilot) -> SavedLoginsScreen:
+    """Open the saved logins (ctrl+l) and wait for the one saved login's row."""
+    await pilot.press("ctrl+l")
+    screen = await wait_for_screen(pilot, SavedLoginsScreen)
+    await wait_until(pilot, lambda: screen.query_one(DataTable).row_count == 1)
+    return screen
+
+
+async def test_saved_login_listed_checked_and_forgotten(
+    sandbox: SandboxInfo, secret_service: None, engine_client
+) -> None:
+    async with _app_with_saved_login(sandbox) as (app, pilot):
         assert keyring.get_password(f"dockpush:{sandbox.auth_registry}", sandbox.user)
-        await pilot.press("ctrl+l")
-        screen = await wait_for_screen(pilot, SavedLoginsScreen)
-        await wait_until(pilot, lambda: screen.query_one(DataTable).row_count == 1)
+        screen = await _list_one_saved_login(pilot)
         row = _table_rows(screen)[0]
         assert row[:3] == [sandbox.auth_registry, sandbox.user, "system keyring (dockpush)"]
         assert row[3].startswith("✓ valid")  # visible without opening anything
@@ -84,17 +86,11 @@ async def test_saved_login_listed_checked_and_forgotten(
 async def test_rejected_login_is_marked(
     sandbox: SandboxInfo, secret_service: None, engine_client
 ) -> None:
-    app = DockpushApp()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for_screen(pilot, ImageBrowserScreen)
-        await _log_in(pilot, sandbox.auth_registry, sandbox.user, sandbox.password)
-        await wait_for_screen(pilot, ImageBrowserScreen, timeout=20)
+    async with _app_with_saved_login(sandbox) as (app, pilot):
         # The password changes elsewhere: put a wrong one in the keyring.
         keyring.set_password(f"dockpush:{sandbox.auth_registry}", sandbox.user, "changed")
         app.session.workflow.logins.clear()
-        await pilot.press("ctrl+l")
-        screen = await wait_for_screen(pilot, SavedLoginsScreen)
-        await wait_until(pilot, lambda: screen.query_one(DataTable).row_count == 1)
+        screen = await _list_one_saved_login(pilot)
         await pilot.press("c")
         await wait_until(pilot, lambda: _table_rows(screen)[0][3].startswith("✗ rejected"))
         await pilot.press("f")
@@ -152,7 +148,7 @@ async def test_password_appears_nowhere(
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for_screen(pilot, ImageBrowserScreen)
         screens_text.append(app.export_screenshot())
-        dialog = await _log_in(
+        dialog = await log_in(
             pilot, sandbox.auth_registry, sandbox.user, "wrong-" + sandbox.password
         )
         await wait_until(

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 
 import docker
 import pytest
+from textual.message import Message
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from app.core.errors import ImageNotFound
@@ -35,10 +39,30 @@ from tests.ui import (
 LAYERS = [400_000, 3_000_000, 12_000_000]
 
 
-def _image(client: docker.DockerClient, reference: str, seed: str, remove: list[str]) -> Reference:
-    build_image(client, reference, LAYERS, seed)
-    remove.append(reference)
-    return parse_normalized(reference)
+@pytest.fixture
+def image(
+    engine_client: docker.DockerClient, unique: str, remove_afterwards: list[str]
+) -> Callable[[str, str], Reference]:
+    """Builds a fresh LAYERS image as `<registry>/ui/<name>-<unique>:1` on the engine under
+    test; removed when the test ends."""
+
+    def build(registry: str, name: str) -> Reference:
+        reference = f"{registry}/ui/{name}-{unique}:1"
+        build_image(engine_client, reference, LAYERS, reference)
+        remove_afterwards.append(reference)
+        return parse_normalized(reference)
+
+    return build
+
+
+@contextlib.asynccontextmanager
+async def _push_screen(
+    targets: list[Reference], message_hook: Callable[[Message], None] | None = None
+) -> AsyncIterator[tuple[DockpushApp, Pilot, PushScreen]]:
+    """The app with the push step open for `targets`, its pre-flight done."""
+    app = DockpushApp()
+    async with app.run_test(size=(130, 45), message_hook=message_hook) as pilot:
+        yield app, pilot, await open_push_screen(pilot, targets)
 
 
 def _phases(screen: PushScreen, index: int = 0) -> set[Phase]:
@@ -48,14 +72,10 @@ def _phases(screen: PushScreen, index: int = 0) -> set[Phase]:
 
 
 async def test_multi_layer_push_then_repeat_then_mount(
-    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards, image
 ) -> None:
-    first = _image(
-        engine_client, f"{sandbox.open_registry}/ui/first-{unique}:1", unique, remove_afterwards
-    )
-    app = DockpushApp()
-    async with app.run_test(size=(130, 45)) as pilot:
-        screen = await open_push_screen(pilot, [first])
+    first = image(sandbox.open_registry, "first")
+    async with _push_screen([first]) as (app, pilot, screen):
         assert all(report.ready for report in screen.reports)
         await push_and_wait(pilot, screen)
         item = screen.items[0]
@@ -69,8 +89,7 @@ async def test_multi_layer_push_then_repeat_then_mount(
         assert all("Pushed" in str(r.render()) for r in rows)
         assert app.session.workflow.pushed[str(first)] == item.result.digest
 
-    async with DockpushApp().run_test(size=(130, 45)) as pilot:
-        screen = await open_push_screen(pilot, [first])
+    async with _push_screen([first]) as (_app, pilot, screen):
         await push_and_wait(pilot, screen)
         assert _phases(screen) == {Phase.EXISTS}
         label = str(screen.query_one("#overall-label").render())
@@ -80,8 +99,7 @@ async def test_multi_layer_push_then_repeat_then_mount(
     second = parse_normalized(f"{sandbox.open_registry}/ui/second-{unique}:1")
     engine_client.api.tag(str(first), second.name, second.tag)
     remove_afterwards.append(str(second))
-    async with DockpushApp().run_test(size=(130, 45)) as pilot:
-        screen = await open_push_screen(pilot, [second])
+    async with _push_screen([second]) as (_app, pilot, screen):
         await push_and_wait(pilot, screen)
         assert _phases(screen) == {Phase.MOUNTED}
         rows = screen.query("LayerRow")
@@ -89,14 +107,10 @@ async def test_multi_layer_push_then_repeat_then_mount(
 
 
 async def test_auth_registry_without_login_leads_through_login_to_success(
-    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+    sandbox: SandboxInfo, image
 ) -> None:
-    target = _image(
-        engine_client, f"{sandbox.auth_registry}/ui/auth-{unique}:1", unique, remove_afterwards
-    )
-    app = DockpushApp()
-    async with app.run_test(size=(130, 45)) as pilot:
-        screen = await open_push_screen(pilot, [target])
+    target = image(sandbox.auth_registry, "auth")
+    async with _push_screen([target]) as (app, pilot, screen):
         preflight = str(screen.query_one("#preflight").render())
         assert "no login saved" in preflight and "✗" in preflight
         await pilot.press("l")
@@ -126,14 +140,10 @@ async def test_auth_registry_without_login_leads_through_login_to_success(
 
 
 async def test_login_error_during_push_opens_login_then_retries(
-    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+    sandbox: SandboxInfo, image
 ) -> None:
-    target = _image(
-        engine_client, f"{sandbox.auth_registry}/ui/late-{unique}:1", unique, remove_afterwards
-    )
-    app = DockpushApp()
-    async with app.run_test(size=(130, 45)) as pilot:
-        screen = await open_push_screen(pilot, [target])
+    target = image(sandbox.auth_registry, "late")
+    async with _push_screen([target]) as (app, pilot, screen):
         screen._start()  # push despite the failed pre-flight, as a stale login would
         await wait_for_screen(pilot, LoginDialog, timeout=30)
         assert screen.items[0].state is ItemState.FAILED
@@ -191,9 +201,7 @@ async def test_cancelled_push_claims_nothing(
         reference = f"{proxy.address}/ui/cancel-{unique}:1"
         build_image(engine_client, reference, [60_000_000], unique)
         remove_afterwards.append(reference)
-        app = DockpushApp()
-        async with app.run_test(size=(130, 45)) as pilot:
-            screen = await open_push_screen(pilot, [parse_normalized(reference)])
+        async with _push_screen([parse_normalized(reference)]) as (app, pilot, screen):
             await pilot.press("enter")
             await wait_until(pilot, lambda: screen._busy("push"))
             await pilot.press("escape")
@@ -209,20 +217,12 @@ async def test_cancelled_push_claims_nothing(
 
 
 async def test_retrying_the_first_of_two_ends_done_so_enter_verifies(
-    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards, image
 ) -> None:
     """Issue 17's bug: in a queue of two, the first push fails and is retried after a fix.
     The screen used to stay "pushing" with both done, and enter pushed both again instead
     of opening verification."""
-    first, second = (
-        _image(
-            engine_client,
-            f"{sandbox.open_registry}/ui/retry-{unique}-{i}:1",
-            f"{unique}{i}",
-            remove_afterwards,
-        )
-        for i in range(2)
-    )
+    first, second = (image(sandbox.open_registry, f"retry-{i}") for i in range(2))
     # The first image kept under another name, so its tag can go away and come back.
     kept = parse_normalized(f"{sandbox.open_registry}/ui/kept-{unique}:1")
     engine_client.api.tag(str(first), kept.name, kept.tag)
@@ -233,9 +233,7 @@ async def test_retrying_the_first_of_two_ends_done_so_enter_verifies(
         if isinstance(message, PushScreen.PushStarted):
             started.append(message.index)
 
-    app = DockpushApp()
-    async with app.run_test(size=(130, 45), message_hook=count_starts) as pilot:
-        screen = await open_push_screen(pilot, [first, second])
+    async with _push_screen([first, second], message_hook=count_starts) as (app, pilot, screen):
         assert all(report.ready for report in screen.reports)
         engine_client.api.remove_image(str(first))  # gone between the pre-flight and the push
         await pilot.press("enter")
@@ -255,22 +253,18 @@ async def test_retrying_the_first_of_two_ends_done_so_enter_verifies(
 
 
 async def test_the_end_of_a_push_is_drawn_before_the_registry_is_asked(
-    engine_client: docker.DockerClient, sandbox: SandboxInfo, unique: str, remove_afterwards
+    sandbox: SandboxInfo, image
 ) -> None:
     """The outcome reaches the screen as soon as the engine's stream ends; reading the
     pushed manifest back (the registry's sizes for the total) comes after it."""
-    target = _image(
-        engine_client, f"{sandbox.open_registry}/ui/end-{unique}:1", unique, remove_afterwards
-    )
+    target = image(sandbox.open_registry, "end")
     seen: list[PushScreen.PushProgressed | PushScreen.PushFinished] = []
 
     def keep(message: object) -> None:
         if isinstance(message, PushScreen.PushProgressed | PushScreen.PushFinished):
             seen.append(message)
 
-    app = DockpushApp()
-    async with app.run_test(size=(130, 45), message_hook=keep) as pilot:
-        screen = await open_push_screen(pilot, [target])
+    async with _push_screen([target], message_hook=keep) as (_app, pilot, screen):
         await push_and_wait(pilot, screen)
         finished = next(i for i, m in enumerate(seen) if isinstance(m, PushScreen.PushFinished))
         end = seen[finished]
@@ -286,24 +280,10 @@ async def test_the_end_of_a_push_is_drawn_before_the_registry_is_asked(
 
 @pytest.mark.parametrize("count", [2])
 async def test_queue_of_several_references_keeps_rows_apart(
-    engine_client: docker.DockerClient,
-    sandbox: SandboxInfo,
-    unique: str,
-    remove_afterwards,
-    count: int,
+    sandbox: SandboxInfo, image, count: int
 ) -> None:
-    targets = [
-        _image(
-            engine_client,
-            f"{sandbox.open_registry}/ui/queue-{unique}-{i}:1",
-            f"{unique}{i}",
-            remove_afterwards,
-        )
-        for i in range(count)
-    ]
-    app = DockpushApp()
-    async with app.run_test(size=(130, 45)) as pilot:
-        screen = await open_push_screen(pilot, targets)
+    targets = [image(sandbox.open_registry, f"queue-{i}") for i in range(count)]
+    async with _push_screen(targets) as (_app, pilot, screen):
         assert screen.query_one("#queue").display
         await push_and_wait(pilot, screen)
         assert [item.state for item in screen.items] == [ItemState.DONE] * count

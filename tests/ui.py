@@ -8,10 +8,12 @@ from collections.abc import Callable
 
 from textual.app import App
 from textual.pilot import Pilot
+from textual.widgets import Checkbox, Input
 
 from app.core.progress import Phase
 from app.core.push_queue import Stage
 from app.core.reference import Reference
+from app.ui.dialogs.login import LoginDialog
 from app.ui.screens.push import PushScreen
 
 # Workers that run for the app's lifetime; waiting for them would never end.
@@ -74,3 +76,21 @@ async def wait_for_layer_phase(
         return snap is not None and any(view.phase is phase for view in snap.layers)
 
     await wait_until(pilot, reached, timeout)
+
+
+async def log_in(
+    pilot: Pilot, registry: str, user: str, password: str, remember: bool = True
+) -> LoginDialog:
+    """Open the login dialog for `registry`, fill it in and press enter; returns the dialog.
+    "Remember" is ticked only when asked and the dialog found a system keyring."""
+    app = pilot.app
+    app.open_login(registry)  # type: ignore[attr-defined]
+    dialog = await wait_for_screen(pilot, LoginDialog)
+    await settle(app, pilot)
+    dialog.query_one("#username", Input).value = user
+    dialog.query_one("#remember", Checkbox).value = remember and not dialog._keyring_problem
+    box = dialog.query_one("#password", Input)
+    box.value = password
+    box.focus()
+    await pilot.press("enter")
+    return dialog

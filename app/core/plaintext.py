@@ -16,7 +16,6 @@ characters, and has no Textual import.
 from __future__ import annotations
 
 import unicodedata
-from itertools import chain
 
 # Longer outside strings are cut: a multi-megabyte label or error text only slows rendering.
 MAX_CHARS = 4096
@@ -24,28 +23,47 @@ MAX_CHARS = 4096
 # U+2400..U+241F picture the C0 controls; U+2421 pictures DEL.
 _CONTROL_PICTURES = {code: chr(0x2400 + code) for code in range(0x20)} | {0x7F: "\u2421"}
 # Format characters (category Cf) are invisible: the bidi controls, zero-width space, word
-# joiner, BOM, soft hyphen, tag characters... They only occur in planes 0, 1 and 14. The
-# zero-width joiner stays: it builds emoji sequences (👩‍💻) and is harmless on its own.
-# (Variation selectors are category Mn, not Cf, and stay as well.)
+# joiner, BOM, soft hyphen, tag characters... The zero-width joiner stays: it builds emoji
+# sequences (👩‍💻) and is harmless on its own. (Variation selectors are category Mn, not Cf,
+# and stay as well.)
 _ZERO_WIDTH_JOINER = 0x200D
-_FORMAT_CHARACTERS = [
-    code
-    for code in chain(range(0x20000), range(0xE0000, 0xE1000))
-    if unicodedata.category(chr(code)) == "Cf" and code != _ZERO_WIDTH_JOINER
-]
 # Line and paragraph separators break lines in some terminals and in Rich's wrapping.
-_LINE_SEPARATORS = [0x2028, 0x2029]
+_LINE_SEPARATORS = (0x2028, 0x2029)
 # A lone surrogate (JSON allows "\ud800") cannot even be encoded for the terminal.
 _SURROGATES = range(0xD800, 0xE000)
+# Code points below this are remembered once looked at; above it (rare scripts, emoji) each is
+# looked up again, so hostile text cannot grow the tables without bound.
+_REMEMBERED_BELOW = 0x10000
 
-_ESCAPED = {
-    **{code: f"\\x{code:02x}" for code in range(0x80, 0xA0)},
-    **{code: f"\\u{code:04x}" for code in (*_LINE_SEPARATORS, *_SURROGATES)},
-    # Python's own escapes: \\u and four digits, or \\U and eight beyond the first plane.
-    **{code: ascii(chr(code))[1:-1] for code in _FORMAT_CHARACTERS},
-}
-_SINGLE_LINE = str.maketrans({**_CONTROL_PICTURES, 0x09: " ", **_ESCAPED})
-_MULTI_LINE = str.maketrans({**_CONTROL_PICTURES, 0x09: " ", 0x0A: "\n", **_ESCAPED})
+
+def _escape(code: int) -> str | None:
+    """How a character outside the control pictures is shown: its escape, or None as it is."""
+    if 0x80 <= code < 0xA0:
+        return f"\\x{code:02x}"
+    if code in _LINE_SEPARATORS or code in _SURROGATES:
+        return f"\\u{code:04x}"
+    if code != _ZERO_WIDTH_JOINER and unicodedata.category(chr(code)) == "Cf":
+        # Python's own escapes: \\u and four digits, or \\U and eight beyond the first plane.
+        return ascii(chr(code))[1:-1]
+    return None
+
+
+class _TranslationTable(dict[int, str | int]):
+    """A `str.translate` table that classifies each character the first time it is seen.
+
+    Listing every format character up front meant asking unicodedata about 135,000 code points
+    at import, a sixth of the app's own start-up; text holds few distinct characters."""
+
+    def __missing__(self, code: int) -> str | int:
+        escaped = _escape(code)
+        shown: str | int = code if escaped is None else escaped  # an int maps to itself
+        if code < _REMEMBERED_BELOW:
+            self[code] = shown
+        return shown
+
+
+_SINGLE_LINE = _TranslationTable({**_CONTROL_PICTURES, 0x09: " "})
+_MULTI_LINE = _TranslationTable({**_CONTROL_PICTURES, 0x09: " ", 0x0A: "\n"})
 
 
 def printable(text: str, *, multiline: bool = False, limit: int | None = MAX_CHARS) -> str:

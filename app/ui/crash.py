@@ -8,10 +8,12 @@ an escape sequence in it would reach the terminal once the app has left the scre
 
 from __future__ import annotations
 
-import rich
-from rich.traceback import Trace, Traceback
+from typing import TYPE_CHECKING
 
 from app.core.plaintext import printable
+
+if TYPE_CHECKING:  # loaded with the first crash, as Textual loads it (pygments: ~20 ms)
+    from rich.traceback import Trace, Traceback
 
 
 def _make_printable(trace: Trace) -> None:
@@ -24,6 +26,9 @@ def _make_printable(trace: Trace) -> None:
 
 def crash_report(error: BaseException) -> Traceback:
     """`error` as a Rich traceback without locals, its text made printable."""
+    import rich
+    from rich.traceback import Traceback
+
     trace = Traceback.extract(type(error), error, error.__traceback__, show_locals=False)
     _make_printable(trace)
     return Traceback(trace, width=None, show_locals=False, suppress=[rich])

@@ -14,7 +14,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Label, Static
+from textual.widgets import Header, Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from app.core.errors import DockpushError
@@ -35,6 +35,7 @@ from app.ui.session import Session
 from app.ui.text import notify_plain, plain
 from app.ui.widgets.error_panel import ErrorPanel
 from app.ui.widgets.filter_input import FilterInput
+from app.ui.widgets.footer import SettledFooter
 from app.ui.widgets.image_table import Column, ImageTable
 from app.ui.widgets.stepper import Stepper
 from app.ui.workflow import Source
@@ -64,6 +65,9 @@ EVENT_BATCH_SECONDS = 0.1
 class ImageBrowserScreen(Screen[None]):
     """The image browser: one row per tag, live with the engine's events."""
 
+    # The table has the focus from the first frame: focusing it after mount (the filter,
+    # first in the layout, would have it) rebuilt the key bar a second time at start-up.
+    AUTO_FOCUS = "#images"
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter"),
         Binding("enter", "continue", "Tag & push", priority=False),
@@ -144,13 +148,15 @@ class ImageBrowserScreen(Screen[None]):
                 yield ImageTable(id="images")
             with VerticalScroll(id="detail-pane"):
                 yield Static("Highlight an image to see its layers.", id="detail")
-        yield Footer()
+        yield SettledFooter()
 
     def on_mount(self) -> None:
         """Place the detail pane and start loading."""
         self._place_details()
         self.query_one("#empty-state").display = False
-        self.query_one(ImageTable).focus()
+        # A watcher, not the Changed message: the message climbs the DOM one queue at a time
+        # and a frame was drawn before it arrived, so each keystroke took two frames.
+        self.watch(self.query_one("#filter", Input), "value", self._filter_changed, init=False)
         self.load_images()
 
     def on_unmount(self) -> None:
@@ -498,8 +504,7 @@ class ImageBrowserScreen(Screen[None]):
             filter_box.value = ""
         self.query_one(ImageTable).focus()
 
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, _event: Input.Changed) -> None:
+    def _filter_changed(self, _value: str) -> None:
         self._refresh_table()
 
     @on(Input.Submitted, "#filter")

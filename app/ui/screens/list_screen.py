@@ -21,10 +21,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 from textual.worker import Worker, WorkerState
 
 from app.ui.text import notify_plain
+from app.ui.widgets.footer import SettledFooter
 
 ListingT = TypeVar("ListingT")
 
@@ -100,7 +101,7 @@ class ListScreen(Screen[None], Generic[ListingT]):
         yield DataTable(cursor_type="row", id=self.LIST_ID, classes="list-table")
         yield from self.compose_extra()
         yield Static(id=f"{self.LIST_ID}-note", classes="list-note")
-        yield Footer()
+        yield SettledFooter()
 
     def compose_extra(self) -> Iterable[Widget]:
         """Widgets between the table and the note (none by default)."""

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from app.core.as_is import fields_from_name, own_target
@@ -38,6 +38,7 @@ from app.ui.messages import TagsCreated
 from app.ui.session import Session
 from app.ui.text import notify_plain, plain
 from app.ui.widgets.error_panel import ErrorPanel
+from app.ui.widgets.footer import SettledFooter
 from app.ui.widgets.plain_input import PlainInput
 from app.ui.widgets.stepper import Stepper
 from app.ui.workflow import Source
@@ -107,7 +108,7 @@ class TagFormScreen(Screen[None]):
             with Horizontal(id="tag-buttons"):
                 yield Button("Apply tags", variant="primary", id="apply", disabled=True)
                 yield Button("Cancel", id="cancel")
-        yield Footer()
+        yield SettledFooter()
 
     def _repository_placeholder(self) -> str:
         if len(self.sources) == 1:

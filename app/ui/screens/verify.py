@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from app.core.checks import Outcome
@@ -21,6 +21,7 @@ from app.ui.session import Session
 from app.ui.text import Tones, notify_plain, plain
 from app.ui.widgets.checklist import BOLD, checklist_text, platforms_text
 from app.ui.widgets.error_panel import ErrorPanel
+from app.ui.widgets.footer import SettledFooter
 from app.ui.widgets.plain_input import PlainInput
 from app.ui.widgets.stepper import Stepper
 
@@ -58,7 +59,7 @@ class VerifyScreen(Screen[None]):
             yield Label("", id="verify-problem", classes="field-problem")
             yield Static("Verifying…", id="verify-results")
             yield ErrorPanel(id="verify-error")
-        yield Footer()
+        yield SettledFooter()
 
     def on_mount(self) -> None:
         """Verify what was just pushed."""

@@ -7,7 +7,6 @@ fixed results (and, for the push screen, a stream recorded from the real engine)
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -161,10 +160,7 @@ class FixedPush(PushScreen):
         self.post_message(self.PushStarted(run, 0))
         self.post_message(self.PushProgressed(run, 0, snapshot(progress)))
         if self.upto is None:
-            finished = self.PushFinished(
-                run, 0, snapshot(progress), progress.result, None, threading.Event()
-            )
-            self.post_message(finished)
+            self.post_message(self.PushFinished(run, 0, snapshot(progress), progress.result, None))
             self.post_message(self.PushRunEnded(run, None))
 
 

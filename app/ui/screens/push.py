@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import shlex
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -85,8 +84,6 @@ from app.ui.widgets.stepper import Stepper
 # the app's CPU during a push (which competes with the engine's compression on small
 # machines) went from 0.19 s at 10 updates a second to 0.12 s for a 105 MB push.
 UPDATE_INTERVAL = 0.2
-# How long a finished push waits for its outcome to be drawn before reading the manifest back.
-FINAL_FRAME_WAIT = 0.5
 # After this long without new bytes (a repeated progress line is not progress) the screen
 # says the push is stalled.
 STALL_NOTICE_SECONDS = 10
@@ -183,7 +180,6 @@ class PushScreen(Screen[None]):
         snapshot: PushSnapshot
         result: PushResult | None
         error: DockpushError | None
-        drawn: threading.Event  # set once the outcome is on screen
 
     @dataclass
     class PushRunEnded(Message):
@@ -400,12 +396,9 @@ class PushScreen(Screen[None]):
         except DockpushError as failure:
             error = failure
         result = progress.result if error is None else None
-        drawn = threading.Event()
-        self.post_message(self.PushFinished(run, index, snapshot(progress), result, error, drawn))
+        self.post_message(self.PushFinished(run, index, snapshot(progress), result, error))
         if result is not None:
-            # The registry's own sizes refine the totals, once the outcome is on screen: the
-            # requests' work on this thread held the final frame back by 20-50 ms.
-            drawn.wait(FINAL_FRAME_WAIT)
+            # After the outcome is posted: the registry's own sizes refine the totals.
             self._read_back_layers(engine, target, login, progress)
             self.post_message(self.PushProgressed(run, index, snapshot(progress)))
 
@@ -535,11 +528,9 @@ class PushScreen(Screen[None]):
     @on(PushFinished)
     def _push_finished(self, message: PushFinished) -> None:
         if not self.queue.in_progress(message.run):
-            message.drawn.set()
             return
         with self.app.batch_update():
             self._finish_item(message)
-        self.call_after_refresh(message.drawn.set)
 
     def _finish_item(self, message: PushFinished) -> None:
         self._take_snapshot(message.index, message.snapshot)

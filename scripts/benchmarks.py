@@ -311,16 +311,25 @@ def _import_tiny(client: object, seed: str, repository: str | None = None) -> No
     )  # type: ignore[attr-defined]
 
 
+@contextlib.contextmanager
+def _startup_images(client: object) -> Iterator[None]:
+    """Enough tiny images of their own for the engine to list STARTUP_IMAGES; removed after."""
+    present = len(client.images.list())  # type: ignore[attr-defined]
+    run = uuid.uuid4().hex[:6]
+    seeds = [f"{run}-{i}" for i in range(max(0, STARTUP_IMAGES - present))]
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda s: _import_tiny(client, s), seeds))
+        yield
+    finally:
+        _remove_many(client, [f"bench/startup-{s}:1" for s in seeds])
+
+
 def bench_startup() -> list[Row]:
     """Launch until the table is populated, with 100 images, against `docker image ls`."""
     _sandbox()
     client = _client()
-    present = len(client.images.list())  # type: ignore[attr-defined]
-    run = uuid.uuid4().hex[:6]
-    seeds = [f"{run}-{i}" for i in range(max(0, STARTUP_IMAGES - present))]
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda s: _import_tiny(client, s), seeds))
-    try:
+    with _startup_images(client):
         rows = sum(len(i.tags) for i in client.images.list())  # type: ignore[attr-defined]
         app_times, cli_times = [], []
         for _ in range(5):
@@ -328,8 +337,6 @@ def bench_startup() -> list[Row]:
             start = time.time()
             app_times.append(_child("browser", str(rows))["populated_at"] - start)
             cli_times.append(_wall(["docker", "image", "ls"]))
-    finally:
-        _remove_many(client, [f"bench/startup-{s}:1" for s in seeds])
     app_s, cli_s = statistics.median(app_times), statistics.median(cli_times)
     return [
         Row(
@@ -368,15 +375,8 @@ def bench_latency_startup() -> list[Row]:
 
     _sandbox()
     client = _client()
-    present = len(client.images.list())  # type: ignore[attr-defined]
-    run = uuid.uuid4().hex[:6]
-    seeds = [f"{run}-{i}" for i in range(max(0, STARTUP_IMAGES - present))]
-    try:
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(lambda s: _import_tiny(client, s), seeds))
+    with _startup_images(client):
         app, bare = startup_pairs(dict(os.environ), runs=7)
-    finally:
-        _remove_many(client, [f"bench/startup-{s}:1" for s in seeds])
     app_s, bare_s = statistics.median(app), statistics.median(bare)
     return [
         Row(

@@ -194,6 +194,15 @@ class Terminal:
         total = _number(match.group(2))
         return (_number(match.group(1)) if match.group(1) else total), total
 
+    def filter_to(self, text: str, shown: Callable[[Terminal], bool], what: str) -> None:
+        """Wait for the browser's table, then paste `text` into its filter until `shown`."""
+        self.wait_for(table_populated, "populated table", 120)
+        self.idle()
+        self.press(b"/")
+        self.idle()
+        self.paste(text)
+        self.wait_for(shown, what, 120)
+
     def signal(self, number: int) -> None:
         """Send a signal to the program."""
         if self.process is not None and self.process.poll() is None:
@@ -269,12 +278,9 @@ def pushed_on_screen(env: dict[str, str], reference: str) -> float:
     """Seconds from enter on a clean pre-flight until "Pushed <reference>" is drawn: the app
     starts on the image browser, is filtered to `reference` and pushes it as it is (p)."""
     with Terminal(app_argv(), env) as term:
-        term.wait_for(table_populated, "populated table", 120)
-        term.idle()
-        term.press(b"/")
-        term.idle()
-        term.paste(reference)
-        term.wait_for(lambda t: (t.count() or (0, 0))[0] == 1, f"only {reference} listed")
+        term.filter_to(
+            reference, lambda t: (t.count() or (0, 0))[0] == 1, f"only {reference} listed"
+        )
         term.press(ENTER)  # to the table, on its one row
         term.idle()
         term.press(b"p")
@@ -340,13 +346,10 @@ class BrowserScenario:
         """The whole scenario in one app process."""
         profile = os.environ.get(PROFILE_ENV)
         with Terminal(app_argv(profile=profile), env) as term:
-            term.wait_for(table_populated, "populated table", 120)
-            term.idle()
-            term.press(b"/")
-            term.idle()
-            term.paste(f"{self.prefix}/n")
             # A reload may still be under way (the engine's events of the tagging).
-            term.wait_for(_shows_count(self.total), f"{self.total} rows of {self.prefix}", 120)
+            term.filter_to(
+                f"{self.prefix}/n", _shows_count(self.total), f"{self.total} rows of {self.prefix}"
+            )
             term.idle()
             if profile:
                 term.signal(signal.SIGUSR1)
@@ -499,12 +502,9 @@ class StormScenario:
         """The whole scenario in one app process."""
         rows = BrowserScenario(self.prefix, 10_000, lambda _: "")  # reads rows nNNNN
         with Terminal(app_argv(), env) as term:
-            term.wait_for(table_populated, "populated table", 120)
-            term.idle()
-            term.press(b"/")
-            term.idle()
-            term.paste(f"{self.prefix}/")
-            term.wait_for(_shows_count(self.listed), f"{self.listed} rows of {self.prefix}", 120)
+            term.filter_to(
+                f"{self.prefix}/", _shows_count(self.listed), f"{self.listed} rows of {self.prefix}"
+            )
             term.press(ENTER)
             term.idle()
             term.press(FIRST_ROW)

@@ -9,6 +9,7 @@ import asyncio
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +46,17 @@ async def filter_browser(app: DockpushApp, pilot: Pilot, query: str) -> None:
     await wait_until(pilot, lambda: bool(browser.all_rows))
     await pilot.press("slash", *query, "enter")
     await settle(app, pilot, 0.5)
+
+
+async def preflight_shown(
+    app: DockpushApp, pilot: Pilot, shown: Callable[[PushScreen], bool] | None = None
+) -> PushScreen:
+    """Wait for the push screen and its pre-flight (every target checked, or `shown`)."""
+    push = await wait_for_screen(pilot, PushScreen, timeout=30)
+    done = shown or (lambda screen: all(r.ready for r in screen.reports))
+    await wait_until(pilot, lambda: done(push), timeout=30)
+    await settle(app, pilot)
+    return push
 
 
 async def fill_tag_form(
@@ -107,9 +119,7 @@ async def tour(shots: Shots) -> None:
         shot("login")
         dialog.query_one("#password", Input).focus()
         await pilot.press("enter")
-        await wait_for_screen(pilot, PushScreen, timeout=30)
-        await wait_until(pilot, lambda: all(r.ready for r in push.reports), timeout=30)
-        await settle(app, pilot)
+        await preflight_shown(app, pilot)
         shot("preflight")
         await pilot.press("enter")
         await wait_for_layer_phase(pilot, push, Phase.PUSHING, timeout=60)
@@ -168,9 +178,7 @@ async def multiplatform_tour(shots: Shots) -> None:
         shots.take(app, "multiplatform-browser")
         await fill_tag_form(app, pilot, registry, namespace, "1.0")
         await pilot.press("ctrl+s")
-        push = await wait_for_screen(pilot, PushScreen, timeout=30)
-        await wait_until(pilot, lambda: all(r.ready for r in push.reports), timeout=30)
-        await settle(app, pilot)
+        push = await preflight_shown(app, pilot)
         shots.take(app, "multiplatform-preflight")
         await pilot.press("enter")
         await wait_until(pilot, lambda: push.stage is Stage.DONE, timeout=120)
@@ -211,9 +219,7 @@ async def push_as_is_tour(shots: Shots) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await filter_browser(app, pilot, f"{namespace}/api")
         await pilot.press("p")
-        push = await wait_for_screen(pilot, PushScreen, timeout=30)
-        await wait_until(pilot, lambda: all(r.ready for r in push.reports), timeout=30)
-        await settle(app, pilot)
+        push = await preflight_shown(app, pilot)
         shots.take(app, "push-as-is-preflight")
         await pilot.press("enter")
         await wait_until(pilot, lambda: push.stage is Stage.DONE, timeout=120)
@@ -222,9 +228,7 @@ async def push_as_is_tour(shots: Shots) -> None:
         build_image(client, name, [3_000_000, 200_000], f"api-{namespace}-second")
         await filter_browser(app, pilot, f"{namespace}/api")
         await pilot.press("p")
-        push = await wait_for_screen(pilot, PushScreen, timeout=30)
-        await wait_until(pilot, lambda: any(r.moves_tag for r in push.reports), timeout=30)
-        await settle(app, pilot)
+        await preflight_shown(app, pilot, lambda screen: any(r.moves_tag for r in screen.reports))
         shots.take(app, "push-as-is-moves-tag")
         await pilot.press("enter")
         await settle(app, pilot, 0.5)

@@ -34,12 +34,16 @@ def main(argv: list[str] | None = None) -> int:
     """Run dockpush."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    from app.ui.app import DockpushApp
-
     if args.host and args.context:
         # The docker CLI refuses this combination too.
         parser.error("use either --host or --context, not both")
-    app = DockpushApp(host=args.host, context=args.context)
+    from app.core.early_listing import EarlyListing
+
+    # Started before Textual loads: the engine lists its images while the UI is built.
+    early = EarlyListing(args.host, args.context)
+    from app.ui.app import DockpushApp
+
+    app = DockpushApp(host=args.host, context=args.context, early=early)
     app.run()
     # Textual sets 1 after a crash; without passing it on, a wrapper script could not tell.
     return app.return_code or 0

@@ -166,13 +166,16 @@ def bench_progress_fold() -> list[Row]:
 
 
 async def _populate_and_filter(expected: int, queries: list[str]) -> dict:
+    launched = time.perf_counter()
+    from app.core.early_listing import EarlyListing
+
+    early = EarlyListing()  # as `dockpush` starts it: before the UI loads
     from textual.widgets import Input
 
     from app.ui.app import DockpushApp
     from app.ui.screens.browser import ImageBrowserScreen
 
-    launched = time.perf_counter()
-    app = DockpushApp()
+    app = DockpushApp(early=early)
     async with app.run_test(size=(120, 40)) as pilot:
         while not (
             isinstance(app.screen, ImageBrowserScreen) and len(app.screen.all_rows) >= expected
@@ -282,6 +285,7 @@ def bench_scale() -> list[Row]:
             "",
             "<= 2 s with 10,000 tags",
             result["populated"] <= 2.0,
+            note="from before the UI's imports (the listing starts then) to the rows listed",
         ),
         Row(
             "filter keystroke",

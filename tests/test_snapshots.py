@@ -54,9 +54,9 @@ class SnapshotApp(DockpushApp):
 
 
 async def _wait_for_first_screen(pilot) -> None:
-    """on_mount pushes the screen; wait (at most 10 s) until it is composed."""
+    """Wait (at most 10 s) until the first screen is composed."""
     deadline = time.monotonic() + 10
-    while len(pilot.app.screen_stack) < 2 or not pilot.app.screen.is_mounted:
+    while not pilot.app.screen_stack or not pilot.app.screen.is_mounted:
         assert time.monotonic() < deadline, "the screen under test never appeared"
         await pilot.pause(0.01)
     await pilot.pause()

@@ -19,7 +19,6 @@ import tarfile
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 # Before docker-py itself: docker_api imports it without its ssh transport (paramiko).
@@ -35,6 +34,7 @@ from app.core import oci_archive
 from app.core.contexts import EngineEndpoint, TLSMaterial, resolve_endpoint
 from app.core.credentials import Login
 from app.core.engine_errors import PODMAN_NEXT_STEPS, classify_engine_message
+from app.core.engine_info import image_store_from, product_name
 from app.core.errors import (
     AuthenticationFailed,
     DockpushError,
@@ -49,14 +49,20 @@ from app.core.errors import (
     PushIncomplete,
     PushStalled,
 )
-from app.core.local_images import ImageDetails, ImageEvent, LayerInfo, LocalImage
+from app.core.local_images import (
+    ImageDetails,
+    ImageEvent,
+    LayerInfo,
+    LocalImage,
+    engine_time,
+    images_from_list,
+)
 from app.core.platforms import (
     INSPECTS_MANIFESTS_FROM,
     LISTS_MANIFESTS_FROM,
     PUSHES_PLATFORM_FROM,
     ImageManifests,
     Platform,
-    SizeKind,
     api_at_least,
     distinct,
     manifests_from_engine,
@@ -85,19 +91,6 @@ class RemoteDescriptor:
     media_type: str
     size: int
     platforms: tuple[str, ...]
-
-
-def _parse_time(value: str | int | None) -> datetime:
-    if isinstance(value, int):
-        return datetime.fromtimestamp(value, UTC)
-    if not value:
-        return datetime.fromtimestamp(0, UTC)
-    # The engine writes nanoseconds; Python's fromisoformat takes at most microseconds.
-    text = value.rstrip("Z")
-    if "." in text:
-        head, fraction = text.split(".", 1)
-        text = f"{head}.{fraction[:6]}"
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def _explain_connection_error(error: BaseException, endpoint: EngineEndpoint) -> EngineUnreachable:
@@ -186,15 +179,6 @@ def _client_for(endpoint: EngineEndpoint, timeout: int) -> docker.DockerClient:
     return docker.DockerClient(base_url=host, version="auto", timeout=timeout)
 
 
-def _product_name(version: dict) -> str:
-    """What serves the API: "Docker Engine 20.10.24", "Podman Engine 4.3.1", ..."""
-    components = version.get("Components") or [{}]
-    name = components[0].get("Name") or "Engine"
-    if name == "Engine":  # Docker's own engine calls itself just "Engine"
-        name = "Docker Engine"
-    return f"{name} {version.get('Version', '')}".strip()
-
-
 class Engine:
     """The Docker engine, through docker-py. Create with `Engine.connect()`."""
 
@@ -214,7 +198,7 @@ class Engine:
         endpoint = endpoint or resolve_endpoint()
         try:
             client = _client_for(endpoint, timeout)
-            product = _product_name(client.version())
+            product = product_name(client.version())
         except docker.errors.DockerException as error:
             raise _explain_connection_error(error, endpoint) from None
         except (requests.exceptions.RequestException, OSError) as error:
@@ -309,34 +293,7 @@ class Engine:
             raw = self._call("list", self._get_json, "/images/json", {"manifests": "1"})
         else:
             raw = self._call("list", self._client.api.images, all=False)
-        containerd = self.image_store is ImageStore.CONTAINERD
-        images = []
-        for item in raw:
-            # The containerd store can list a tag twice (an image loaded under a short name).
-            tags = distinct(t for t in (item.get("RepoTags") or ()) if t != "<none>:<none>")
-            if not tags and not include_dangling:
-                continue
-            manifests = manifests_from_engine(item)
-            if manifests is not None:
-                size, size_kind = manifests.content_size, SizeKind.CONTENT
-            else:
-                size = int(item.get("Size") or 0)
-                size_kind = SizeKind.DISK if containerd else SizeKind.UNPACKED
-            images.append(
-                LocalImage(
-                    id=item["Id"],
-                    repo_tags=tags,
-                    repo_digests=distinct(
-                        d for d in (item.get("RepoDigests") or ()) if not d.startswith("<none>")
-                    ),
-                    created=_parse_time(item.get("Created")),
-                    size=size,
-                    size_kind=size_kind,
-                    manifests=manifests,
-                    containerd_store=containerd,
-                )
-            )
-        return images
+        return images_from_list(raw, self.image_store is ImageStore.CONTAINERD, include_dangling)
 
     def inspect_image(self, reference: str) -> ImageDetails:
         """Details of one image, by id or reference, with its manifests: from the engine from
@@ -356,7 +313,7 @@ class Engine:
             architecture=raw.get("Architecture", ""),
             os=raw.get("Os", ""),
             size=int(raw.get("Size") or 0),
-            created=_parse_time(raw.get("Created")),
+            created=engine_time(raw.get("Created")),
             diff_ids=tuple((raw.get("RootFS") or {}).get("Layers") or ()),
             manifests=manifests,
             manifests_unread=unread,
@@ -424,7 +381,7 @@ class Engine:
                 id=item.get("Id", ""),
                 created_by=item.get("CreatedBy", ""),
                 size=int(item.get("Size") or 0),
-                created=_parse_time(item.get("Created")),
+                created=engine_time(item.get("Created")),
             )
             for item in reversed(raw)
         ]
@@ -453,11 +410,8 @@ class Engine:
         try:
             info = self._call("info", self._client.info)
         except DockpushError:
-            return ImageStore.CLASSIC
-        driver = dict(pair for pair in info.get("DriverStatus") or () if len(pair) == 2)
-        if driver.get("driver-type") == "io.containerd.snapshotter.v1":
-            return ImageStore.CONTAINERD
-        return ImageStore.CLASSIC
+            info = None
+        return image_store_from(self.product, info)
 
     def layer_sizes(self, reference: str, platform: Platform | None = None) -> dict[str, int]:
         """Size per short layer id as this engine's push names layers: on the classic store

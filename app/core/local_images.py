@@ -3,10 +3,12 @@ that show images load without the Engine API client (it loads with the first con
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from app.core.platforms import ImageManifests, SizeKind
+from app.core.platforms import ImageManifests, SizeKind, distinct, manifests_from_engine
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +79,50 @@ class ImageEvent:
     action: str
     image_id: str
     name: str
+
+
+def engine_time(value: str | int | None) -> datetime:
+    """A time as the engine writes it: Unix seconds, or RFC 3339 with nanoseconds."""
+    if isinstance(value, int):
+        return datetime.fromtimestamp(value, UTC)
+    if not value:
+        return datetime.fromtimestamp(0, UTC)
+    # The engine writes nanoseconds; Python's fromisoformat takes at most microseconds.
+    text = value.rstrip("Z")
+    if "." in text:
+        head, fraction = text.split(".", 1)
+        text = f"{head}.{fraction[:6]}"
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def images_from_list(
+    raw: Iterable[Mapping[str, Any]], containerd: bool, include_dangling: bool = True
+) -> list[LocalImage]:
+    """The engine's image list (`GET /images/json`) as `LocalImage`s."""
+    images = []
+    for item in raw:
+        # The containerd store can list a tag twice (an image loaded under a short name).
+        tags = distinct(t for t in (item.get("RepoTags") or ()) if t != "<none>:<none>")
+        if not tags and not include_dangling:
+            continue
+        manifests = manifests_from_engine(item)
+        if manifests is not None:
+            size, size_kind = manifests.content_size, SizeKind.CONTENT
+        else:
+            size = int(item.get("Size") or 0)
+            size_kind = SizeKind.DISK if containerd else SizeKind.UNPACKED
+        images.append(
+            LocalImage(
+                id=item["Id"],
+                repo_tags=tags,
+                repo_digests=distinct(
+                    d for d in (item.get("RepoDigests") or ()) if not d.startswith("<none>")
+                ),
+                created=engine_time(item.get("Created")),
+                size=size,
+                size_kind=size_kind,
+                manifests=manifests,
+                containerd_store=containerd,
+            )
+        )
+    return images

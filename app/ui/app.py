@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import on
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.content import Content
@@ -21,6 +21,7 @@ from app.core.plaintext import printable
 from app.core.reference import Reference
 from app.core.session_log import state_dir
 from app.ui.crash import crash_report
+from app.ui.idle_collection import IdleCollector
 from app.ui.messages import (
     EngineChosen,
     EngineConnected,
@@ -36,6 +37,7 @@ from app.ui.text import notify_plain
 from app.ui.workflow import Source
 
 if TYPE_CHECKING:
+    from app.core.early_listing import EarlyListing
     from app.core.engine import Engine
     from app.ui.dialogs.login import LoginOutcome
 
@@ -61,17 +63,40 @@ class DockpushApp(App[None]):
         Binding("ctrl+o", "save_log", "Save log", show=False),
     ]
 
-    def __init__(self, host: str | None = None, context: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str | None = None,
+        context: str | None = None,
+        early: EarlyListing | None = None,
+    ) -> None:
         super().__init__()
-        self.session = Session(host, context, on_connected=self._engine_connected_elsewhere)
+        self.session = Session(
+            host, context, on_connected=self._engine_connected_elsewhere, early=early
+        )
+        self.collector = IdleCollector()
 
     def _engine_connected_elsewhere(self, engine: Engine) -> None:
         # Posted, not handled here: `ensure_engine` runs in a worker thread.
         self.post_message(EngineConnected(engine.host))
 
     def on_mount(self) -> None:
-        """Open the first step."""
-        self.push_screen(self.first_screen())
+        """Collect garbage while the user is idle (the first step is the default screen)."""
+        self.collector.install()
+        self.set_interval(self.collector.quiet / 4, self.collector.collect_if_due)
+
+    def get_default_screen(self) -> Screen:
+        """The first step, at the bottom of the screen stack: composed with the App itself,
+        its first frame is the App's first (a screen pushed on mount came a frame later)."""
+        return self.first_screen()
+
+    def on_unmount(self) -> None:
+        self.collector.uninstall()
+
+    async def on_event(self, event: events.Event) -> None:
+        """Input arrives here first: the garbage collector waits while the user is active."""
+        if isinstance(event, (events.InputEvent, events.Paste)):
+            self.collector.input_seen()
+        await super().on_event(event)
 
     def first_screen(self) -> Screen:
         """The screen the app opens with: the image browser."""
@@ -238,7 +263,15 @@ class DockpushApp(App[None]):
         workflow = self.session.workflow
         workflow.targets = targets
         workflow.steps = workflow.steps.tagged()
-        self.switch_screen(PushScreen(self.session, targets))
+        self._replace_top(PushScreen(self.session, targets))
+
+    def _replace_top(self, screen: Screen) -> None:
+        """The next step in place of the one on top; never in place of the image browser,
+        the bottom of the stack."""
+        if len(self.screen_stack) > 1:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
 
     def push_as_is(self, sources: list[Source]) -> None:
         """Push the images under their own names, as `docker push NAME` does: no tag step."""
@@ -262,7 +295,7 @@ class DockpushApp(App[None]):
         if targets and all(str(target) in workflow.pushed for target in targets):
             workflow.steps = workflow.steps.pushed()
         if targets and not isinstance(self.screen, VerifyScreen):
-            self.switch_screen(VerifyScreen(self.session, targets))
+            self._replace_top(VerifyScreen(self.session, targets))
         else:
             self.push_screen(VerifyScreen(self.session, targets))
 

@@ -21,7 +21,9 @@ from app.core.session_log import SessionLog
 from app.ui.workflow import Workflow
 
 if TYPE_CHECKING:
+    from app.core.early_listing import EarlyListing
     from app.core.engine import Engine
+    from app.core.local_images import LocalImage
 
 
 class Session:
@@ -35,9 +37,11 @@ class Session:
         host: str | None = None,
         context: str | None = None,
         on_connected: Callable[[Engine], None] | None = None,
+        early: EarlyListing | None = None,
     ) -> None:
         self.host = host
         self.context = context
+        self._early = early
         self.workflow = Workflow()
         self.login_checks: dict[str, LoginCheck] = {}
         self.log = SessionLog()
@@ -52,6 +56,14 @@ class Session:
     def engine(self) -> Engine | None:
         """The engine in use, if a connection has been made."""
         return self._engine
+
+    def early_images(self, wait: float) -> list[LocalImage] | None:
+        """The images listed while the app started, to the first caller only; waits up to
+        `wait` seconds for the engine's answer (0 on the UI thread)."""
+        early = self._early
+        if early is None or not early.answered(wait):
+            return None
+        return early.take()
 
     def ensure_engine(self) -> Engine:
         """The engine connection, made on first use. Blocking: call from a worker thread."""

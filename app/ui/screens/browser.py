@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
@@ -17,6 +18,7 @@ from textual.timer import Timer
 from textual.widgets import Header, Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from app.core.early_listing import ANSWER_SECONDS
 from app.core.errors import DockpushError
 from app.core.images import (
     NONE,
@@ -60,6 +62,8 @@ SYNC_BUILD_ROWS = 1_000
 STALE_DETAILS_SECONDS = 1.0
 # Engine events are applied in batches, at most this often: a busy engine sends ~100 a second.
 EVENT_BATCH_SECONDS = 0.1
+# How long the connection waits for the table to draw the rows listed at start-up.
+FIRST_FRAME_SECONDS = 1.0
 
 
 class ImageBrowserScreen(Screen[None]):
@@ -108,6 +112,7 @@ class ImageBrowserScreen(Screen[None]):
         self.sort_descending = False
         self._events_stream: EventStream | None = None
         self._follower = 0  # the run of load_images whose messages count
+        self._rows_drawn = threading.Event()  # set from the UI thread, waited for by a worker
         self._detail_key: str | None = None
         self.applied_filter = ""
         self._details_wanted: bool | None = None  # None: shown when the terminal is wide
@@ -157,6 +162,10 @@ class ImageBrowserScreen(Screen[None]):
         # A watcher, not the Changed message: the message climbs the DOM one queue at a time
         # and a frame was drawn before it arrived, so each keystroke took two frames.
         self.watch(self.query_one("#filter", Input), "value", self._filter_changed, init=False)
+        # Listed while the app started: in the first frame, when the engine has answered.
+        early = self.session.early_images(wait=0)
+        if early is not None:
+            self._show_images(early)
         self.load_images()
 
     def on_unmount(self) -> None:
@@ -170,6 +179,12 @@ class ImageBrowserScreen(Screen[None]):
         """Connect, list the images, then follow the engine's image events until the screen
         goes: each batch of events changes only the images it names."""
         follower, worker = self._follower, get_current_worker()
+        early = self.session.early_images(wait=ANSWER_SECONDS)
+        if early is not None:  # shown until the listing below, made with events followed
+            self.post_message(self.ImagesListed(follower, early))
+        if early or self.images:
+            # docker-py's import (next) holds the GIL for ~90 ms: not while the rows are drawn.
+            self._rows_drawn.wait(FIRST_FRAME_SECONDS)
         engine = self.session.ensure_engine()
         # Events first: none is lost between the listing and the stream.
         stream = engine.image_events()
@@ -257,16 +272,22 @@ class ImageBrowserScreen(Screen[None]):
 
     @on(ImagesListed)
     def _images_listed(self, event: ImagesListed) -> None:
-        if event.follower != self._follower:
-            return
+        if event.follower == self._follower:
+            self._show_images(event.images)
+
+    def _show_images(self, images: list[LocalImage]) -> None:
         self.query_one(ErrorPanel).show_error(None)
         self.query_one("#filter", Input).display = True
         table = self.query_one(ImageTable)
         table.display = True
         if self.focused is None:
             table.focus()
-        self.images = event.images
+        self.images = images
         self._rebuild()
+
+    @on(ImageTable.RowsDrawn)
+    def _table_drew_rows(self, _event: ImageTable.RowsDrawn) -> None:
+        self._rows_drawn.set()
 
     @on(ImagesChanged)
     def _images_changed(self, event: ImagesChanged) -> None:

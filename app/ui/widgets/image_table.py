@@ -93,6 +93,9 @@ class ImageTable(ScrollView, can_focus=True):
         table: ImageTable
         key: str
 
+    class RowsDrawn(Message):
+        """The table drew rows for the first time (handled once that frame is written)."""
+
     @dataclass
     class HeaderSelected(Message):
         """A column header was clicked."""
@@ -107,6 +110,7 @@ class ImageTable(ScrollView, can_focus=True):
         self.cells: Mapping[str, tuple[str, ...]] = {}
         self._last_drawn: tuple[int, int, list[tuple[str, ...]]] | None = None
         self._natural: dict[str, int] = {}
+        self._rows_drawn = False
 
     # -- data ------------------------------------------------------------------------------
 
@@ -131,7 +135,9 @@ class ImageTable(ScrollView, can_focus=True):
         self._fit_columns()
 
     def _fit_columns(self) -> None:
-        available = self.size.width or sum(self._natural.values())
+        # Before the first layout (no size yet): the natural widths, as far as the screen allows.
+        natural = sum(width + GAP for width in self._natural.values())
+        available = self.size.width or min(natural, self.app.size.width or natural)
         fixed = sum(c.width + GAP for c in self.columns if not c.flexible)
         for column in self.columns:
             if column.flexible:
@@ -195,6 +201,9 @@ class ImageTable(ScrollView, can_focus=True):
             if index >= len(self.keys):
                 return Strip.blank(width, self.rich_style)
             cells = self.row(index)
+            if not self._rows_drawn:
+                self._rows_drawn = True
+                self.post_message(self.RowsDrawn())
             style = self.rich_style
             if index % 2:
                 style += self.get_component_rich_style("image-table--odd")

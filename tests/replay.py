@@ -12,7 +12,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.progress import ImageStore, PushEvent, PushProgress
+from app.core.engine_info import ImageStore
+from app.core.progress import PushEvent, PushProgress
 
 DATA = Path(__file__).parent / "data"
 

@@ -15,8 +15,8 @@ import pytest
 from app.core.contexts import resolve_endpoint
 from app.core.early_listing import EarlyListing, list_over_socket
 from app.core.engine import Engine
+from app.core.engine_info import ImageStore
 from app.core.local_images import LocalImage
-from app.core.progress import ImageStore
 from app.ui.app import DockpushApp
 from app.ui.screens.browser import ImageBrowserScreen
 from tests.harness.sandbox import SandboxInfo

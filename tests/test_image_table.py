@@ -123,3 +123,31 @@ def _count_layouts(app: App):
 
     screen._refresh_layout = counted  # type: ignore[method-assign]
     return lambda: len(calls)
+
+
+class ColumnsAtMountApp(App):
+    """Sets the columns in on_mount, before the first layout, as the browser does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.widths_at_mount: list[int] = []
+
+    def compose(self) -> ComposeResult:
+        yield ImageTable(id="t")
+
+    def on_mount(self) -> None:
+        table = self.query_one(ImageTable)
+        table.set_columns(
+            [Column("repo", "Repository", 20, flexible=True), Column("tag", "Tag", 8)]
+        )
+        self.widths_at_mount = [column.width for column in table.columns]
+
+
+async def test_columns_set_before_the_first_layout_keep_their_natural_width() -> None:
+    """The first frame draws them so: a narrowed first column was redrawn a frame later."""
+    app = ColumnsAtMountApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        await pilot.pause()
+        assert app.widths_at_mount == [20, 8]
+        table = app.query_one(ImageTable)
+        assert [column.width for column in table.columns] == [20, 8]  # room enough for both

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.core.engine_info import ImageStore
 from app.core.errors import AuthenticationFailed, AuthenticationRequired, RegistryUnreachable
 from app.core.progress import (
     MAX_ETA_SECONDS,
     MAX_UPLOAD_ATTEMPTS,
-    ImageStore,
     Phase,
     PushEvent,
     PushProgress,

@@ -11,8 +11,9 @@ import pytest
 import requests
 
 from app.core.engine import Engine
+from app.core.engine_info import ImageStore
 from app.core.platforms import Platform
-from app.core.progress import ImageStore, Phase, PushProgress, describe_overall
+from app.core.progress import Phase, PushProgress, describe_overall
 from app.core.reference import parse_normalized
 from app.ui.app import DockpushApp
 from app.ui.screens.push import ItemState, PushScreen

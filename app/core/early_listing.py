@@ -20,10 +20,9 @@ import threading
 from typing import Any
 
 from app.core.contexts import resolve_endpoint
-from app.core.engine_info import image_store_from, product_name
+from app.core.engine_info import ImageStore, image_store_from, product_name
 from app.core.local_images import LocalImage, images_from_list
 from app.core.platforms import LISTS_MANIFESTS_FROM, api_at_least
-from app.core.progress import ImageStore
 
 ANSWER_SECONDS = 5.0
 

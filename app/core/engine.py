@@ -34,7 +34,7 @@ from app.core import oci_archive
 from app.core.contexts import EngineEndpoint, TLSMaterial, resolve_endpoint
 from app.core.credentials import Login
 from app.core.engine_errors import PODMAN_NEXT_STEPS, classify_engine_message
-from app.core.engine_info import image_store_from, product_name
+from app.core.engine_info import ImageStore, image_store_from, product_name
 from app.core.errors import (
     AuthenticationFailed,
     DockpushError,
@@ -68,7 +68,7 @@ from app.core.platforms import (
     manifests_from_engine,
     own_layer_sizes,
 )
-from app.core.progress import ImageStore, PushEvent
+from app.core.progress import PushEvent
 from app.core.reference import Reference
 from app.core.registry import InsecureRegistries
 from app.core.units import human_size

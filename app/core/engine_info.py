@@ -4,9 +4,30 @@ so the first listing can read it over the socket before docker-py has loaded."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
-from app.core.progress import ImageStore
+
+class ImageStore(StrEnum):
+    """Which kind of engine store pushes, which decides what its progress numbers mean."""
+
+    CLASSIC = "classic"
+    CONTAINERD = "containerd"
+    PODMAN = "podman"
+
+    @property
+    def units_note(self) -> str:
+        """What the push screen's sizes are, in words true for this store."""
+        if self is ImageStore.CONTAINERD:
+            return "Compressed layer sizes, as they travel and as the registry stores them."
+        if self is ImageStore.PODMAN:
+            return "Podman reports no layer sizes during a push."
+        return "Uncompressed layer sizes, as this engine (classic image store) counts them."
+
+    @property
+    def reports_layers(self) -> bool:
+        """Whether the engine streams per-layer progress (Podman's Docker API does not)."""
+        return self is not ImageStore.PODMAN
 
 
 def product_name(version: Mapping[str, Any]) -> str:

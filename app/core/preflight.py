@@ -11,10 +11,10 @@ from app.core.checks import Check, Outcome
 from app.core.credentials import Login
 from app.core.engine import Engine
 from app.core.engine_errors import PODMAN_NEXT_STEPS
+from app.core.engine_info import ImageStore
 from app.core.errors import DockpushError, InsecureRegistry
 from app.core.local_images import ImageDetails
 from app.core.platforms import ImageManifests, ManifestEntry, Platform
-from app.core.progress import ImageStore
 from app.core.reference import Reference, registry_key
 from app.core.registry import InsecureRegistries, RegistryClient, RegistryProbe, is_loopback
 from app.core.remote_tag import (

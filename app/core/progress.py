@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from app.core.engine_errors import classify_engine_message
+from app.core.engine_info import ImageStore
 from app.core.errors import DockpushError
 from app.core.units import human_size
 
@@ -57,28 +58,6 @@ def _smoothed(rate: float, new_bytes: int, elapsed: float) -> float:
     """An exponentially smoothed rate: the first measurement as is, then blended in."""
     instant = max(0, new_bytes) / elapsed
     return instant if rate == 0 else _RATE_SMOOTHING * instant + (1 - _RATE_SMOOTHING) * rate
-
-
-class ImageStore(StrEnum):
-    """Which kind of engine store pushes, which decides what its progress numbers mean."""
-
-    CLASSIC = "classic"
-    CONTAINERD = "containerd"
-    PODMAN = "podman"
-
-    @property
-    def units_note(self) -> str:
-        """What the push screen's sizes are, in words true for this store."""
-        if self is ImageStore.CONTAINERD:
-            return "Compressed layer sizes, as they travel and as the registry stores them."
-        if self is ImageStore.PODMAN:
-            return "Podman reports no layer sizes during a push."
-        return "Uncompressed layer sizes, as this engine (classic image store) counts them."
-
-    @property
-    def reports_layers(self) -> bool:
-        """Whether the engine streams per-layer progress (Podman's Docker API does not)."""
-        return self is not ImageStore.PODMAN
 
 
 class Phase(StrEnum):

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from app.core.engine_info import ImageStore
 from app.core.errors import DockpushError, ManifestNotFound
 from app.core.local_images import ImageDetails
 from app.core.platforms import INDEX_MEDIA_TYPES, Platform
-from app.core.progress import ImageStore
 from app.core.reference import InvalidReference, Reference, parse_normalized
 from app.core.registry import DIGEST_RE, RegistryClient
 from app.core.verify import ATTESTATION, platform_label

@@ -136,8 +136,8 @@ class ImageTable(ScrollView, can_focus=True):
 
     def _fit_columns(self) -> None:
         # Before the first layout (no size yet): the natural widths, as far as the screen allows.
-        natural = sum(width + GAP for width in self._natural.values())
-        available = self.size.width or min(natural, self.app.size.width or natural)
+        all_natural = sum(width + GAP for width in self._natural.values())
+        available = self.size.width or min(all_natural, self.app.size.width or all_natural)
         fixed = sum(c.width + GAP for c in self.columns if not c.flexible)
         for column in self.columns:
             if column.flexible:

@@ -265,7 +265,16 @@ async def test_the_end_of_a_push_is_drawn_before_the_registry_is_asked(
             seen.append(message)
 
     async with _push_screen([target], message_hook=keep) as (_app, pilot, screen):
+        read_back = screen._read_back_layers
+        outcome_drawn_first: list[bool] = []
+
+        def recorded(*args: object) -> None:
+            outcome_drawn_first.append(screen._outcome_drawn.is_set())
+            read_back(*args)
+
+        screen._read_back_layers = recorded  # type: ignore[method-assign]
         await push_and_wait(pilot, screen)
+        assert outcome_drawn_first == [True]  # the worker waited for the outcome's frame
         finished = next(i for i, m in enumerate(seen) if isinstance(m, PushScreen.PushFinished))
         end = seen[finished]
         assert end.snapshot.result == end.result is not None

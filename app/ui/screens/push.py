@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import shlex
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -75,6 +76,7 @@ from app.ui.messages import LoginWanted, TargetShown, VerifyWanted
 from app.ui.session import Session
 from app.ui.text import Tones, notify_plain, plain
 from app.ui.widgets.checklist import checklist_text
+from app.ui.widgets.drawn_static import DrawnStatic
 from app.ui.widgets.error_panel import ErrorPanel, error_text
 from app.ui.widgets.footer import SettledFooter
 from app.ui.widgets.layer_row import LayerRow
@@ -87,6 +89,8 @@ UPDATE_INTERVAL = 0.2
 # After this long without new bytes (a repeated progress line is not progress) the screen
 # says the push is stalled.
 STALL_NOTICE_SECONDS = 10
+# How long a finished push's worker waits for its outcome to be drawn before reading back.
+OUTCOME_DRAWN_SECONDS = 0.5
 # Real images have at most 127 layers (overlayfs); an engine that reports thousands gets
 # this many rows and a count of the rest, so the screen stays quick.
 MAX_LAYER_ROWS = 150
@@ -205,6 +209,7 @@ class PushScreen(Screen[None]):
         self._login_user: str | None = None
         # Layer sizes per reference, fetched during the pre-flight so the push starts at once.
         self._layer_sizes: dict[str, dict[str, int]] = {}
+        self._outcome_drawn = threading.Event()  # set on the UI thread, waited for by a worker
         self._last_progress_at = 0.0
         self._layer_rows: dict[str, LayerRow] = {}
         self._stall_timer: Timer | None = None
@@ -233,7 +238,7 @@ class PushScreen(Screen[None]):
                     yield Vertical(id="layers")
                     yield Label(id="more-layers")
             yield ErrorPanel(id="push-error")
-            yield Static("", id="push-outcome")
+            yield DrawnStatic("", id="push-outcome")
             with Collapsible(title="Engine log", collapsed=True, id="log-box"):
                 yield RichLog(id="engine-log", max_lines=2000, wrap=True)
         yield SettledFooter()
@@ -396,9 +401,12 @@ class PushScreen(Screen[None]):
         except DockpushError as failure:
             error = failure
         result = progress.result if error is None else None
+        self._outcome_drawn.clear()
         self.post_message(self.PushFinished(run, index, snapshot(progress), result, error))
         if result is not None:
-            # After the outcome is posted: the registry's own sizes refine the totals.
+            # Once the outcome is on the screen (the read-back's ~25 ms of CPU held that frame
+            # back), the registry's own sizes refine the totals.
+            self._outcome_drawn.wait(OUTCOME_DRAWN_SECONDS)
             self._read_back_layers(engine, target, login, progress)
             self.post_message(self.PushProgressed(run, index, snapshot(progress)))
 
@@ -424,6 +432,7 @@ class PushScreen(Screen[None]):
     def _push_started(self, message: PushStarted) -> None:
         if not self.queue.in_progress(message.run):
             return
+        self._follow_queue()
         self.queue.item_started(message.index)
         item = self.items[message.index]
         self._set_queue_row(message.index)
@@ -438,6 +447,10 @@ class PushScreen(Screen[None]):
         self._last_progress_at = time.monotonic()
         if self._stall_timer is None:
             self._stall_timer = self.set_interval(1.0, self._check_stall)
+
+    @on(DrawnStatic.Drawn, "#push-outcome")
+    def _outcome_shown(self, _message: DrawnStatic.Drawn) -> None:
+        self._outcome_drawn.set()
 
     @on(PushStreamOpened)
     def _stream_opened(self, message: PushStreamOpened) -> None:
@@ -707,11 +720,12 @@ class PushScreen(Screen[None]):
         self._run(self.queue.start(), range(len(self.items)))
 
     def _run(self, run: int, indexes: Iterable[int]) -> None:
-        """Start the new run's worker, with copies of what it needs, then show the run."""
+        """Start the new run's worker, with copies of what it needs. The screen shows the run
+        when the worker says it started: restyling it for the new stage first (~10 ms on this
+        thread) held the worker's start, and so the push, back by as much."""
         jobs = [(index, self.items[index].target) for index in indexes]
         # `_layer_sizes` is replaced by each pre-flight, never changed in place.
         self.run_queue(run, jobs, self.platform, self._layer_sizes)
-        self._follow_queue()
 
     def action_retry(self) -> None:
         """Push again what failed or was cancelled (once the run is over)."""

@@ -159,7 +159,8 @@ async def test_the_regular_listing_follows_the_early_one(
     early = EarlyListing()
     assert early.answered(10)
     tag = f"dockpush-early/{unique}"
-    classic_engine_client.images.list()[0].tag(tag, "1")
+    # A seeded image with a tag of its own: removing this tag afterwards leaves it in place.
+    classic_engine_client.images.get("dockpush-demo/tiny:1.0").tag(tag, "1")
     remove_on_classic.append(f"{tag}:1")
 
     shown_at_mount: list[LocalImage] = []

@@ -38,10 +38,6 @@ class IdleCollector:
         self._last_input = clock()
         self._thresholds: tuple[int, int, int] | None = None
 
-    @property
-    def installed(self) -> bool:
-        return self._thresholds is not None
-
     def install(self) -> None:
         """Stop automatic full collections (the younger generations go on as before)."""
         if self._thresholds is None:

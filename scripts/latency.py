@@ -64,6 +64,7 @@ class Bare(App):
 Bare().run()
 """
 
+DIGEST_LINE = re.compile(r": digest: sha256:[0-9a-f]{64} size: \d+")
 COUNT = re.compile(r"\b(?:(\d[\d,]*) of )?(\d[\d,]*) tags?\b")
 
 
@@ -288,6 +289,19 @@ def pushed_on_screen(env: dict[str, str], reference: str) -> float:
         term.idle()
         return term.measure(
             ENTER, lambda t: f"Pushed {reference}" in t.text(), f"Pushed {reference}", 600
+        )
+
+
+def docker_pushed_on_screen(env: dict[str, str], docker_cli: list[str], reference: str) -> float:
+    """Seconds from starting `docker push reference` in the same kind of pty (as enter at a
+    shell prompt does) until its closing "digest: sha256:…" line is drawn: the docker CLI
+    timed by the same method as `pushed_on_screen`, with its progress bars drawn and parsed."""
+    with Terminal([*docker_cli, "push", reference], env) as term:
+        return (
+            term.wait_for(
+                lambda t: DIGEST_LINE.search(t.text()) is not None, "docker push's digest line", 600
+            )
+            - term.started
         )
 
 

@@ -151,3 +151,43 @@ async def test_columns_set_before_the_first_layout_keep_their_natural_width() ->
         assert app.widths_at_mount == [20, 8]
         table = app.query_one(ImageTable)
         assert [column.width for column in table.columns] == [20, 8]  # room enough for both
+
+
+async def test_a_narrow_table_hides_columns_by_rank_instead_of_cutting_the_last_one() -> None:
+    """Too narrow for every column: the highest-ranked hideable one goes first, then the
+    next, until the rest fit with the flexible column at its wanted width; clicks and lines
+    follow the columns shown, and widening brings the hidden ones back."""
+    app = TableApp()
+    async with app.run_test(size=(50, 12)) as pilot:
+        table = app.query_one(ImageTable)
+        table.set_columns(
+            [
+                Column("repo", "Repository", 30, flexible=True),
+                Column("id", "Image ID", 12, hide_rank=1),
+                Column("platforms", "Platforms", 9, hide_rank=2),
+                Column("size", "Size", 8, right=True),
+            ]
+        )
+        table.set_rows(["k"], {"k": ("registry.example/team/app", "0123456789ab", "2", "5 MB")})
+        await pilot.pause()
+        # 20 + 12 + 9 + 8 and 4 gaps of 2 = 57 > 50; without Platforms' 9 + 2: 46.
+        assert [c.key for c in table.shown_columns] == ["repo", "id", "size"]
+        line = "".join(segment.text for segment in table.render_line(1))
+        assert "0123456789ab" in line and line.rstrip().endswith("5 MB")
+        header = "".join(segment.text for segment in table.render_line(0))
+        assert "Platforms" not in header and header.rstrip().endswith("Size")
+        repo = table.columns[0].width
+        assert repo == 50 - (12 + 2) - (8 + 2) - 2  # the flexible column takes what is left
+        await pilot.click(ImageTable, offset=(repo + 2 + 12 + 3, 0))
+        assert ("header", "size") in app.messages  # the click finds the column drawn there
+
+        await pilot.resize_terminal(40, 12)  # 46 > 40; without the Image ID's 14: 32
+        await pilot.pause()
+        assert [c.key for c in table.shown_columns] == ["repo", "size"]
+        assert table.columns[0].width == 40 - (8 + 2) - 2
+        assert not table.show_horizontal_scrollbar
+
+        await pilot.resize_terminal(100, 12)
+        await pilot.pause()
+        assert [c.key for c in table.shown_columns] == ["repo", "id", "platforms", "size"]
+        assert table.columns[0].width == 30  # its natural width, room to spare

@@ -55,6 +55,9 @@ COLUMNS = [
     (SortColumn.SIZE, "Size"),  # labelled with what the engine's sizes count, see _size_kind
 ]
 MAX_WIDTHS: dict[str, int] = {SortColumn.REPOSITORY: 64, SortColumn.TAG: 24}
+# Hidden in this order when the table is narrow (the detail pane, which takes the width,
+# shows all three for the highlighted image); never the column the rows are sorted by.
+HIDE_RANKS: dict[str, int] = {SortColumn.PLATFORMS: 3, SortColumn.CREATED: 2, SortColumn.ID: 1}
 DETAILS_MIN_WIDTH = 100
 # Fewer rows than this are formatted and sorted at once (a few ms), without a worker.
 SYNC_BUILD_ROWS = 1_000
@@ -401,6 +404,7 @@ class ImageBrowserScreen(Screen[None]):
                     width,
                     right=key in (SortColumn.SIZE, SortColumn.PLATFORMS),
                     flexible=key == SortColumn.REPOSITORY,
+                    hide_rank=0 if key == self.sort_column else HIDE_RANKS.get(key, 0),
                 )
             )
         self.query_one(ImageTable).set_columns(columns)

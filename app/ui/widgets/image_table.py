@@ -23,17 +23,24 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 GAP = 2
+FLEXIBLE_MIN = 12  # the flexible column is never narrower (the table scrolls sideways instead)
+# Columns are hidden while the flexible column would get fewer cells than this (or its
+# natural width): a repository cut to "dockpush-de…" says less than the hidden column.
+FLEXIBLE_WANTED = 20
 
 
 @dataclass
 class Column:
-    """A column: key, label, width in cells, and whether it aligns right."""
+    """A column: key, label, width in cells, and whether it aligns right. A `flexible` one
+    takes the width left by the others. When the table is too narrow, columns with a
+    `hide_rank` are hidden, the highest rank first, rather than cut off at the right edge."""
 
     key: str
     label: str
     width: int
     right: bool = False
     flexible: bool = False
+    hide_rank: int = 0
 
 
 def fit(text: str, width: int, right: bool = False) -> str:
@@ -106,6 +113,7 @@ class ImageTable(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.columns: list[Column] = []
+        self._shown: list[tuple[int, Column]] = []  # (index in a row's cells, column)
         self.keys: list[str] = []
         self.cells: Mapping[str, tuple[str, ...]] = {}
         self._last_drawn: tuple[int, int, list[tuple[str, ...]]] | None = None
@@ -134,17 +142,35 @@ class ImageTable(ScrollView, can_focus=True):
         self.columns = columns
         self._fit_columns()
 
+    @property
+    def shown_columns(self) -> list[Column]:
+        """The columns drawn, left to right (the others are hidden for want of width)."""
+        return [column for _index, column in self._shown]
+
     def _fit_columns(self) -> None:
         # Before the first layout (no size yet): the natural widths, as far as the screen allows.
         all_natural = sum(width + GAP for width in self._natural.values())
         available = self.size.width or min(all_natural, self.app.size.width or all_natural)
-        fixed = sum(c.width + GAP for c in self.columns if not c.flexible)
-        for column in self.columns:
+        shown = list(enumerate(self.columns))
+        hideable = sorted((c for c in self.columns if c.hide_rank), key=lambda c: -c.hide_rank)
+        while hideable and self._wanted_width([c for _i, c in shown]) > available:
+            hidden = hideable.pop(0)
+            shown = [(i, c) for i, c in shown if c is not hidden]
+        fixed = sum(c.width + GAP for _i, c in shown if not c.flexible)
+        for _index, column in shown:
             if column.flexible:
                 natural = self._natural.get(column.key, column.width)
-                column.width = max(12, min(natural, available - fixed - GAP))
+                column.width = max(FLEXIBLE_MIN, min(natural, available - fixed - GAP))
+        self._shown = shown
         self._resize()
         self.refresh()
+
+    def _flexible_wanted(self, column: Column) -> int:
+        return max(FLEXIBLE_MIN, min(self._natural[column.key], FLEXIBLE_WANTED))
+
+    def _wanted_width(self, columns: list[Column]) -> int:
+        """The width `columns` need, the flexible one at its wanted width."""
+        return sum(GAP + (self._flexible_wanted(c) if c.flexible else c.width) for c in columns)
 
     def on_resize(self, _event: events.Resize) -> None:
         """Re-fit the flexible column to the new width."""
@@ -178,7 +204,7 @@ class ImageTable(ScrollView, can_focus=True):
         return top, self.cursor_row, rows
 
     def _resize(self) -> None:
-        width = sum(column.width + GAP for column in self.columns)
+        width = sum(column.width + GAP for column in self.shown_columns)
         size = Size(width, len(self.keys) + 1)
         if size == self.virtual_size:
             return
@@ -210,8 +236,8 @@ class ImageTable(ScrollView, can_focus=True):
             if index == self.cursor_row:
                 style += self.get_component_rich_style("image-table--cursor")
         text = "".join(
-            fit(cell, column.width, column.right) + " " * GAP
-            for cell, column in zip(cells, self.columns, strict=False)
+            fit(cells[index] if index < len(cells) else "", column.width, column.right) + " " * GAP
+            for index, column in self._shown
         )
         strip = Strip([Segment(text, style)], cell_len(text))
         return strip.crop_extend(scroll_x, scroll_x + width, style)
@@ -272,7 +298,7 @@ class ImageTable(ScrollView, can_focus=True):
         """A header click sorts; a row click moves the cursor; a second click selects."""
         if event.y == 0:
             x = event.x + self.scroll_offset.x
-            for column in self.columns:
+            for column in self.shown_columns:
                 if x < column.width + GAP:
                     self.post_message(self.HeaderSelected(self, column.key))
                     return

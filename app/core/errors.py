@@ -152,7 +152,8 @@ class CertificateProblem(DockpushError):
     title = "Registry certificate not trusted"
     next_step = (
         "Put the registry's CA certificate in /etc/docker/certs.d/<registry[:port]>/ca.crt on the "
-        "engine's machine (no restart needed), or fix the certificate's name and dates."
+        "engine's machine (no restart needed) and, for a remote engine, on this one too (dockpush "
+        "reads it there), or fix the certificate's name and dates."
     )
 
 

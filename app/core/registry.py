@@ -10,7 +10,8 @@ is five endpoints and the two auth schemes of the distribution spec's token flow
 which fit in this module on `requests` (already a dependency through docker-py).
 
 Trust: the registry is not trusted. HTTPS always, except for hosts the engine itself talks
-plain HTTP to (`InsecureRegistries`); a TLS failure is explained, never downgraded; token
+plain HTTP to (`InsecureRegistries`), where, as the engine, TLS accepts any certificate and
+plain HTTP is the fallback; elsewhere a TLS failure is explained, never downgraded; token
 realms and redirects obey the same rule, judged on the host urllib3 connects to (one URL
 parser), and one with user info or a backslash is refused. One deadline per request covers
 connecting, status line, headers and body (a watchdog shuts the socket down); bodies are read
@@ -34,6 +35,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -298,10 +300,43 @@ def _connection_error(registry: str, error: Exception) -> DockpushError:
 _PLAIN_HTTP_HOSTS: set[str] = set()
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
+# Where the engine looks for a registry's own CA certificates: `<folder>/<host[:port]>/*.crt`.
+DOCKER_CERTS_D = Path("/etc/docker/certs.d")
+
+
+def registry_cas(registry: str, certs_d: Path = DOCKER_CERTS_D) -> tuple[Path, ...]:
+    """The CA certificates the engine adds for `registry` (`host[:port]`) on this machine."""
+    folder = certs_d / registry
+    try:
+        return tuple(sorted(path for path in folder.iterdir() if path.suffix == ".crt"))
+    except OSError:  # no such folder (the usual case), or not readable
+        return ()
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context(extra_cas: tuple[Path, ...] = ()) -> ssl.SSLContext:
+    """What the engine trusts: the system's CAs and a registry's certs.d CAs; and certifi's
+    bundle, for a machine whose Python sees no system store. Made once per set of CAs (loading
+    a bundle takes ~20 ms; requests would reload it for every connection)."""
+    context = ssl.create_default_context()
     # requests.certs re-exports certifi's `where` without declaring it (no __all__).
-    return ssl.create_default_context(cafile=requests.certs.where())  # type: ignore[attr-defined]
+    context.load_verify_locations(cafile=requests.certs.where())  # type: ignore[attr-defined]
+    for path in extra_cas:
+        try:
+            context.load_verify_locations(cafile=str(path))
+        except (OSError, ssl.SSLError):
+            continue  # a file that holds no certificate adds nothing, for the engine too
+    return context
+
+
+@functools.cache
+def _unchecked_tls_context() -> ssl.SSLContext:
+    """TLS that accepts any certificate: what the engine does with a registry it treats as
+    insecure (moby sets InsecureSkipVerify for such an index, before it tries plain HTTP)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # no CAs to load: none is consulted
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 _WATCHED = threading.local()  # the watchdog of the request this thread is sending
@@ -372,10 +407,21 @@ _WATCHED_POOLS = {"http": _WatchedPool, "https": _WatchedTLSPool}
 class _RegistryAdapter(HTTPAdapter):
     """Pools whose connections a `_Watchdog` can shut down, and a CA bundle loaded once per
     process: requests reloads it on every new connection, about 20 ms each, which made a
-    verification twice as slow as `skopeo inspect`."""
+    verification twice as slow as `skopeo inspect`. With `check_certificates=False`, for a
+    registry the engine treats as insecure only, TLS accepts any certificate, as the engine's."""
+
+    def __init__(self, *, check_certificates: bool = True, cas: tuple[Path, ...] = ()) -> None:
+        # HTTPAdapter's init makes the pools.
+        self._check_certificates, self._cas = check_certificates, cas
+        if not check_certificates:
+            # urllib3 warns on every such request, on stderr: the terminal the app draws on.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        super().__init__()
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["ssl_context"] = _tls_context()
+        kwargs["ssl_context"] = (
+            _tls_context(self._cas) if self._check_certificates else _unchecked_tls_context()
+        )
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
 
@@ -385,6 +431,9 @@ class _RegistryAdapter(HTTPAdapter):
         return manager
 
     def cert_verify(self, conn: Any, url: str, verify: bool | str, cert: Any) -> None:
+        if not self._check_certificates:
+            conn.cert_reqs, conn.ca_certs = "CERT_NONE", None
+            return
         if verify is True and not cert:
             conn.cert_reqs = "CERT_REQUIRED"  # the shared context already trusts the bundle
             return
@@ -424,7 +473,8 @@ class RegistryClient:
 
     `insecure` names the hosts the engine talks plain HTTP to (default: loopback only);
     `deadline` bounds each whole request, `read_timeout` each wait for data, and `budget`
-    (seconds from now, optional) all the client's requests together.
+    (seconds from now, optional) all the client's requests together. TLS trusts what the
+    engine trusts on this machine: the system's CAs and `certs_d/<registry>/*.crt`.
     """
 
     def __init__(
@@ -436,6 +486,7 @@ class RegistryClient:
         deadline: float = REQUEST_DEADLINE,
         read_timeout: float = READ_TIMEOUT,
         budget: float | None = None,
+        certs_d: Path = DOCKER_CERTS_D,
     ) -> None:
         self.registry = registry
         self.host = api_host(registry)
@@ -446,9 +497,14 @@ class RegistryClient:
         self._budget_ends = None if budget is None else time.monotonic() + budget
         self._timeout = (CONNECT_TIMEOUT, read_timeout)
         self._session = _OwnRedirectsSession()
-        adapter = _RegistryAdapter()
+        adapter = _RegistryAdapter(cas=registry_cas(registry, certs_d))
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
+        if insecure.allow_plain_http(registry):
+            # The engine pushed over TLS without checking the certificate (a self-signed one,
+            # typically); the verification reads the same registry the same way.
+            unchecked = _RegistryAdapter(check_certificates=False)
+            self._session.mount(f"https://{self.host}/", unchecked)
         self._probe: RegistryProbe | None = None
         self._base_url: str | None = None
         self._challenge: Challenge | None = None

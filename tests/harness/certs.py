@@ -1,4 +1,5 @@
-"""TLS material for the sandbox's TCP engine, made fresh at every `sandbox up`.
+"""TLS material for the sandbox's TCP engine (made fresh at every `sandbox up`) and for a
+registry with a certificate nothing trusts.
 
 One CA signs the engine's server certificate (127.0.0.1 and localhost) and a client
 certificate; the client folder is laid out as DOCKER_CERT_PATH wants it (ca.pem, cert.pem,
@@ -105,19 +106,31 @@ def _client_folder(
     _write_key(folder / "key.pem", key)
 
 
-def make_engine_tls(root: Path) -> None:
-    """Write server/ (for dockerd), client/ and wrong-ca/ (DOCKER_CERT_PATH layouts)."""
-    ca = _make_ca("dockpush sandbox engine CA")
-    server = root / "server"
-    server.mkdir(parents=True, exist_ok=True)
+def _server_folder(
+    folder: Path, ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate], who: str
+) -> None:
+    """ca.pem, and cert.pem and key.pem for a server on 127.0.0.1 and localhost."""
+    folder.mkdir(parents=True, exist_ok=True)
     key, cert = _issue(
         ca,
-        "dockpush sandbox engine",
+        who,
         ExtendedKeyUsageOID.SERVER_AUTH,
         [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")],
     )
-    _write_cert(server / "ca.pem", ca[1])
-    _write_cert(server / "cert.pem", cert)
-    _write_key(server / "key.pem", key)
+    _write_cert(folder / "ca.pem", ca[1])
+    _write_cert(folder / "cert.pem", cert)
+    _write_key(folder / "key.pem", key)
+
+
+def make_engine_tls(root: Path) -> None:
+    """Write server/ (for dockerd), client/ and wrong-ca/ (DOCKER_CERT_PATH layouts)."""
+    ca = _make_ca("dockpush sandbox engine CA")
+    _server_folder(root / "server", ca, "dockpush sandbox engine")
     _client_folder(root / "client", ca, "dockpush sandbox client")
     _client_folder(root / "wrong-ca", _make_ca("some other CA"), "stranger")
+
+
+def make_self_signed_server(folder: Path, who: str) -> None:
+    """A server certificate from a CA of its own that nothing trusts, as a private registry
+    often has (ca.pem, cert.pem, key.pem in `folder`)."""
+    _server_folder(folder, _make_ca(f"{who} CA"), who)

@@ -21,6 +21,7 @@ import shlex
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -35,6 +36,8 @@ STATE_DIR = Path(os.environ.get("DOCKPUSH_SANDBOX_DIR", "/tmp/dockpush-sandbox")
 OPEN_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_OPEN_PORT", "47501"))
 AUTH_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_AUTH_PORT", "47502"))
 TOKEN_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_TOKEN_PORT", "47503"))
+# HTTPS with a self-signed certificate, open: on loopback, engines push to it unchecked.
+TLS_REGISTRY_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_TLS_REGISTRY_PORT", "47505"))
 ISSUER_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_ISSUER_PORT", "47504"))
 TLS_ENGINE_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_TLS_ENGINE_PORT", "47520"))
 SSH_PORT = int(os.environ.get("DOCKPUSH_SANDBOX_SSH_PORT", "47521"))
@@ -84,6 +87,7 @@ PROCESSES = (
     "registry-open",
     "registry-auth",
     "registry-token",
+    "registry-tls",
     "dockerd-tls",
     "sshd",
     "podman",
@@ -109,6 +113,7 @@ class SandboxInfo:
     open_registry: str
     auth_registry: str
     token_registry: str
+    tls_registry: str
     user: str
     password: str
     dbus_address: str
@@ -132,6 +137,7 @@ class SandboxInfo:
             "DOCKPUSH_TEST_REGISTRY": self.open_registry,
             "DOCKPUSH_TEST_AUTH_REGISTRY": self.auth_registry,
             "DOCKPUSH_TEST_TOKEN_REGISTRY": self.token_registry,
+            "DOCKPUSH_TEST_TLS_REGISTRY": self.tls_registry,
             "DOCKPUSH_TEST_USER": self.user,
             "DOCKPUSH_TEST_PASSWORD": self.password,
             "DOCKPUSH_TEST_CONTAINERD_HOST": self.containerd_docker_host,
@@ -148,6 +154,7 @@ def info() -> SandboxInfo:
         open_registry=f"127.0.0.1:{OPEN_PORT}",
         auth_registry=f"127.0.0.1:{AUTH_PORT}",
         token_registry=f"127.0.0.1:{TOKEN_PORT}",
+        tls_registry=f"127.0.0.1:{TLS_REGISTRY_PORT}",
         user=TEST_USER,
         password=TEST_PASSWORD,
         dbus_address=f"unix:path={STATE_DIR / 'dbus.sock'}",
@@ -268,12 +275,22 @@ def _registry_config(name: str, port: int, auth: str) -> Path:
     root = STATE_DIR / "registries" / name
     (root / "storage").mkdir(parents=True, exist_ok=True)
     config = root / "config.yml"
+    tls = ""
+    if name == "tls":
+        from tests.harness.certs import make_self_signed_server
+
+        if not (root / "certs" / "cert.pem").exists():  # the running registry's, on a re-up
+            make_self_signed_server(root / "certs", "dockpush sandbox registry")
+        tls = (
+            f"  tls:\n    certificate: {root / 'certs' / 'cert.pem'}\n"
+            f"    key: {root / 'certs' / 'key.pem'}\n"
+        )
     config.write_text(
         "version: 0.1\n"
         "log:\n  level: info\n  accesslog:\n    disabled: true\n"
         f"storage:\n  filesystem:\n    rootdirectory: {root / 'storage'}\n"
         "  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n  secret: dockpush-sandbox-{name}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n  secret: dockpush-sandbox-{name}\n{tls}"
         f"{auth}"
     )
     return config
@@ -338,8 +355,11 @@ def _write_htpasswd() -> Path:
 
 
 def _registry_answers(address: str) -> bool:
+    scheme, context = "http", None
+    if address == info().tls_registry:  # its certificate is self-signed: only up is asked
+        scheme, context = "https", ssl._create_unverified_context()
     try:
-        with urllib.request.urlopen(f"http://{address}/v2/", timeout=1):
+        with urllib.request.urlopen(f"{scheme}://{address}/v2/", timeout=1, context=context):
             return True
     except urllib.error.HTTPError as error:
         return error.code == 401
@@ -758,6 +778,7 @@ def up() -> None:
         ("open", OPEN_PORT, ""),
         ("auth", AUTH_PORT, _htpasswd_auth()),
         ("token", TOKEN_PORT, _token_auth()),
+        ("tls", TLS_REGISTRY_PORT, ""),
     )
     _start_token_issuer()
     for name, port, auth in registries:
@@ -776,7 +797,8 @@ def up() -> None:
         f"{sandbox.containerd_docker_host} (containerd store); "
         f"registries {sandbox.open_registry} (open), "
         f"{sandbox.auth_registry} (basic auth, user {sandbox.user}), "
-        f"{sandbox.token_registry} (token auth); TLS engine {sandbox.tls_docker_host}; "
+        f"{sandbox.token_registry} (token auth), {sandbox.tls_registry} (HTTPS, self-signed); "
+        f"TLS engine {sandbox.tls_docker_host}; "
         f"SSH engine {sandbox.ssh_docker_host}; Podman {sandbox.podman_host}"
     )
 
@@ -806,6 +828,7 @@ def start_registry(name: str) -> None:
         "open": info().open_registry,
         "auth": info().auth_registry,
         "token": info().token_registry,
+        "tls": info().tls_registry,
     }[name]
     _wait_until(f"registry {address}", lambda: _registry_answers(address), timeout=30)
 

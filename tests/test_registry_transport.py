@@ -36,6 +36,7 @@ from app.core.registry import (
     InsecureRegistries,
     RegistryClient,
     _origin,
+    _Watchdog,
     manifest_problem,
 )
 from app.core.secret import Secret
@@ -397,3 +398,30 @@ def test_threads_sharing_a_client_fetch_the_first_token_once(hostile: HostileReg
     assert sizes == [len(LAYER)] * 8
     tokens = [seen for seen in hostile.seen if seen.path.startswith("/slowtoken")]
     assert len(tokens) == 1, tokens
+
+
+def test_one_clock_thread_fires_each_deadline_and_retries_a_connection_still_opening() -> None:
+    """Watchdogs share one thread: a request done before its deadline is never fired; one
+    whose connection has no socket yet (still connecting) is fired and retried until it has
+    one, which is then shut down."""
+
+    class Opening:
+        sock: socket.socket | None = None
+
+    ours, theirs = socket.socketpair()
+    connection = Opening()
+    finished = _Watchdog(0.02)
+    with finished:
+        pass
+    late = _Watchdog(0.02)
+    with late:
+        late.watch(connection)
+        time.sleep(0.2)
+        assert late.fired  # the deadline passed while there was no socket
+        connection.sock = ours
+        theirs.settimeout(2)
+        assert theirs.recv(1) == b""  # shut down by the retry: the peer reads the end
+    time.sleep(0.05)
+    assert not finished.fired
+    ours.close()
+    theirs.close()

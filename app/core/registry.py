@@ -26,7 +26,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import heapq
 import ipaddress
+import itertools
 import json
 import re
 import socket
@@ -315,12 +317,13 @@ def registry_cas(registry: str, certs_d: Path = DOCKER_CERTS_D) -> tuple[Path, .
 
 @functools.lru_cache(maxsize=8)
 def _tls_context(extra_cas: tuple[Path, ...] = ()) -> ssl.SSLContext:
-    """What the engine trusts: the system's CAs and a registry's certs.d CAs; and certifi's
-    bundle, for a machine whose Python sees no system store. Made once per set of CAs (loading
-    a bundle takes ~20 ms; requests would reload it for every connection)."""
+    """What the engine trusts: the system's CAs and a registry's certs.d CAs (certifi's
+    bundle instead of the system's where Python sees none, as on some macOS builds). Made once
+    per set of CAs: loading a bundle takes ~20 ms, and requests would do it per connection."""
     context = ssl.create_default_context()
-    # requests.certs re-exports certifi's `where` without declaring it (no __all__).
-    context.load_verify_locations(cafile=requests.certs.where())  # type: ignore[attr-defined]
+    if not context.cert_store_stats()["x509_ca"]:
+        # requests.certs re-exports certifi's `where` without declaring it (no __all__).
+        context.load_verify_locations(cafile=requests.certs.where())  # type: ignore[attr-defined]
     for path in extra_cas:
         try:
             context.load_verify_locations(cafile=str(path))
@@ -342,6 +345,51 @@ def _unchecked_tls_context() -> ssl.SSLContext:
 _WATCHED = threading.local()  # the watchdog of the request this thread is sending
 
 
+class _DeadlineClock:
+    """One daemon thread that fires every watchdog whose deadline has passed. A
+    `threading.Timer` per request started a thread each time, ~2 ms apiece on a busy machine:
+    a fifth of a verification's time."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._due: list[tuple[float, int, _Watchdog]] = []  # a heap, the earliest first
+        self._order = itertools.count()  # breaks ties: watchdogs do not compare
+        self._thread: threading.Thread | None = None
+
+    def arm(self, watchdog: _Watchdog, seconds: float) -> None:
+        """Fire `watchdog` in `seconds`, unless it is done by then."""
+        with self._changed:
+            heapq.heappush(self._due, (time.monotonic() + seconds, next(self._order), watchdog))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="registry-deadlines", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify()
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                while self._due and self._due[0][2].done:
+                    heapq.heappop(self._due)
+                if not self._due:
+                    self._changed.wait()
+                    continue
+                wait = self._due[0][0] - time.monotonic()
+                if wait > 0:
+                    self._changed.wait(wait)
+                    continue
+                _, _, watchdog = heapq.heappop(self._due)
+                again = watchdog.fire()
+                if again is not None:
+                    heapq.heappush(
+                        self._due, (time.monotonic() + again, next(self._order), watchdog)
+                    )
+
+
+_CLOCK = _DeadlineClock()
+
+
 class _Watchdog:
     """Shuts a request's socket down when its deadline passes, whatever phase it is in:
     connecting, waiting for the status line, headers that trickle in one per second (read
@@ -350,35 +398,35 @@ class _Watchdog:
 
     def __init__(self, seconds: float) -> None:
         self.fired = False
+        self.done = False
+        self._seconds = max(seconds, 0.0)
         self._connection: Any = None
-        self._done = threading.Event()
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self._timer.daemon = True
 
     def __enter__(self) -> _Watchdog:
         _WATCHED.current = self
-        self._timer.start()
+        _CLOCK.arm(self, self._seconds)
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self._done.set()
-        self._timer.cancel()
+        self.done = True
         _WATCHED.current = None
 
     def watch(self, connection: Any) -> None:
         """The connection this request uses (called by the pool)."""
         self._connection = connection
 
-    def _fire(self) -> None:
+    def fire(self) -> float | None:
+        """The deadline passed: shut the socket down. While still connecting (no socket yet;
+        bounded by the connect timeout) there is none: seconds until the next try."""
+        if self.done:
+            return None
         self.fired = True
-        # Still connecting (no socket yet; bounded by the connect timeout): try again shortly.
-        while not self._done.is_set():
-            sock = getattr(self._connection, "sock", None)
-            if sock is not None:
-                with contextlib.suppress(OSError):  # already closed
-                    sock.shutdown(socket.SHUT_RDWR)
-                return
-            self._done.wait(0.05)
+        sock = getattr(self._connection, "sock", None)
+        if sock is None:
+            return 0.05
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
+        return None
 
 
 class _Watched:
@@ -405,10 +453,11 @@ _WATCHED_POOLS = {"http": _WatchedPool, "https": _WatchedTLSPool}
 
 
 class _RegistryAdapter(HTTPAdapter):
-    """Pools whose connections a `_Watchdog` can shut down, and a CA bundle loaded once per
-    process: requests reloads it on every new connection, about 20 ms each, which made a
-    verification twice as slow as `skopeo inspect`. With `check_certificates=False`, for a
-    registry the engine treats as insecure only, TLS accepts any certificate, as the engine's."""
+    """Pools whose connections a `_Watchdog` can shut down, and CAs loaded once per process
+    (`_tls_context`): requests reloads its bundle on every new connection, about 20 ms each,
+    which made a verification twice as slow as `skopeo inspect`. With
+    `check_certificates=False`, for a registry the engine treats as insecure only, TLS accepts
+    any certificate, as the engine's does."""
 
     def __init__(self, *, check_certificates: bool = True, cas: tuple[Path, ...] = ()) -> None:
         # HTTPAdapter's init makes the pools.

@@ -412,6 +412,25 @@ async def test_pasted_control_characters_are_refused_with_a_reason(tmp_path: Pat
         assert_shown(app, "ok [b]👩")
 
 
+async def test_a_paste_into_the_command_palette_is_held_to_the_same_rule(tmp_path: Path) -> None:
+    """The palette's text box is Textual's own Input: the app refuses the paste before it
+    gets there (sent to the app, as the terminal's driver sends it)."""
+    app = DockpushApp(host=f"unix://{tmp_path}/no-engine.sock")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for_screen(pilot, ImageBrowserScreen)
+        app.action_command_palette()
+        palette = await wait_for_screen(pilot, CommandPalette)
+        box = palette.query_one(Input)
+        await wait_until(pilot, lambda: app.focused is box)
+        app.post_message(events.Paste("quit\x1b]0;owned\x07"))
+        await wait_until(pilot, lambda: bool(app.screen.query("Toast")))
+        assert box.value == ""
+        (toast,) = [str(toast.render()) for toast in app.screen.query("Toast")]
+        assert toast.startswith("Paste refused") and "(U+001B, U+0007)" in toast, toast
+        app.post_message(events.Paste("qu\u00efte [b]\nsecond line"))  # the first line only
+        await wait_until(pilot, lambda: box.value == "qu\u00efte [b]")
+
+
 def test_every_notification_goes_through_notify_plain() -> None:
     # A `.notify(` call anywhere else in the app would read its message as markup.
     app_folder = Path(__file__).resolve().parents[1] / "app"

@@ -16,6 +16,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
+from textual.widgets import Input
 
 from app.core.plaintext import printable
 from app.core.reference import Reference
@@ -34,6 +35,7 @@ from app.ui.messages import (
 )
 from app.ui.session import Session
 from app.ui.text import notify_plain
+from app.ui.widgets.plain_input import PlainInput, refused
 from app.ui.workflow import Source
 
 if TYPE_CHECKING:
@@ -93,9 +95,19 @@ class DockpushApp(App[None]):
         self.collector.uninstall()
 
     async def on_event(self, event: events.Event) -> None:
-        """Input arrives here first: the garbage collector waits while the user is active."""
+        """Input arrives here first: the garbage collector waits while the user is active, and
+        a paste into a text box of Textual's own (the command palette's) is held to the same
+        rule as dockpush's PlainInput."""
         if isinstance(event, (events.InputEvent, events.Paste)):
             self.collector.input_seen()
+        if (
+            isinstance(event, events.Paste)
+            and isinstance(self.focused, Input)
+            and not isinstance(self.focused, PlainInput)
+            # The first line is what Input inserts.
+            and refused((event.text.splitlines() or [""])[0], self.focused)
+        ):
+            return
         await super().on_event(event)
 
     def first_screen(self) -> Screen:

@@ -8,10 +8,28 @@ would look different from what it holds, the paste is refused and the person tol
 
 from __future__ import annotations
 
+from textual.widget import Widget
 from textual.widgets import Input
 
 from app.core.plaintext import printable
 from app.ui.text import notify_plain
+
+
+def refused(text: str, where: Widget) -> bool:
+    """Whether `text` holds control or invisible formatting characters; if so, a warning
+    naming each by code point is shown (from `where`) and the text must not be inserted."""
+    if printable(text, limit=None) == text:
+        return False
+    unsafe = dict.fromkeys(f"U+{ord(char):04X}" for char in text if printable(char) != char)
+    notify_plain(
+        where,
+        f"Not pasted: the text holds control or invisible characters ({', '.join(unsafe)}) "
+        "that a terminal may act on or that hide what the text says. Remove them and "
+        "paste again.",
+        title="Paste refused",
+        severity="warning",
+    )
+    return True
 
 
 class PlainInput(Input):
@@ -20,16 +38,7 @@ class PlainInput(Input):
     def replace(self, text: str, start: int, end: int) -> None:
         """Insert `text` (typed or pasted) in place of start..end, unless it holds control or
         invisible formatting characters: then nothing changes and a warning names them."""
-        if printable(text, limit=None) == text:
-            super().replace(text, start, end)
+        if refused(text, self):
+            self.restricted()
             return
-        unsafe = dict.fromkeys(f"U+{ord(char):04X}" for char in text if printable(char) != char)
-        self.restricted()
-        notify_plain(
-            self,
-            f"Not pasted: the text holds control or invisible characters ({', '.join(unsafe)}) "
-            "that a terminal may act on or that hide what the text says. Remove them and "
-            "paste again.",
-            title="Paste refused",
-            severity="warning",
-        )
+        super().replace(text, start, end)

@@ -19,6 +19,7 @@ from app.core.errors import EngineAnswerMalformed
 from app.core.progress import Phase, PushProgress
 from app.core.reference import Reference, parse_normalized
 from app.core.verify import verify
+from tests.conftest import engine_host
 from tests.harness.engine_tamper import TamperingEngineProxy, chunked_answer, json_lines
 from tests.harness.hostile_registry import HostileRegistry
 from tests.harness.sandbox import SandboxInfo
@@ -27,9 +28,12 @@ DIGEST = "sha256:" + "ab" * 32
 
 
 @pytest.fixture
-def tampered(sandbox: SandboxInfo, tmp_path: Path) -> Iterator[tuple[TamperingEngineProxy, Engine]]:
+def tampered(
+    sandbox: SandboxInfo, image_store: str, tmp_path: Path
+) -> Iterator[tuple[TamperingEngineProxy, Engine]]:
+    """The sandbox engine of each image store behind the tampering proxy."""
     with TamperingEngineProxy(
-        tmp_path / "engine.sock", sandbox.docker_host.removeprefix("unix://")
+        tmp_path / "engine.sock", engine_host(sandbox, image_store).removeprefix("unix://")
     ) as proxy:
         engine = Engine.connect(resolve_endpoint(proxy.host))
         yield proxy, engine
@@ -41,16 +45,16 @@ def tagged(
     tampered: tuple[TamperingEngineProxy, Engine],
     sandbox: SandboxInfo,
     unique: str,
-    remove_on_classic: list[str],
+    remove_afterwards: list[str],
 ) -> Callable[[str, str], Reference]:
     """Tags `source` as `<open registry>/hostile/<name>-<unique>:1` through the proxy, in the
-    classic-store engine behind it; the tag is removed there when the test ends."""
+    engine behind it; the tag is removed there when the test ends."""
     _proxy, engine = tampered
 
     def tag(source: str, name: str) -> Reference:
         reference = parse_normalized(f"{sandbox.open_registry}/hostile/{name}-{unique}:1")
         engine.tag(source, reference)
-        remove_on_classic.append(str(reference))
+        remove_afterwards.append(str(reference))
         return reference
 
     return tag

@@ -33,6 +33,7 @@ from app.ui.screens.logins import SavedLoginsScreen  # noqa: E402
 from app.ui.screens.push import PushScreen  # noqa: E402
 from app.ui.screens.tag_form import TagFormScreen  # noqa: E402
 from app.ui.screens.verify import VerifyScreen  # noqa: E402
+from app.ui.widgets.layer_row import LayerRow  # noqa: E402
 from tests.harness.images import build_image  # noqa: E402
 from tests.ui import settle, wait_for_layer_phase, wait_for_screen, wait_until  # noqa: E402
 
@@ -123,6 +124,9 @@ async def tour(shots: Shots) -> None:
         shot("preflight")
         await pilot.press("enter")
         await wait_for_layer_phase(pilot, push, Phase.PUSHING, timeout=60)
+        # The rows are drawn with the next throttled screen update; show a few of them.
+        await wait_until(pilot, lambda: bool(push.query(LayerRow)), timeout=10)
+        await pilot.pause(0.6)
         shot("push-progress")
         await wait_until(pilot, lambda: push.stage is Stage.DONE, timeout=120)
         await settle(app, pilot)

@@ -98,6 +98,8 @@ async def test_overall_total_after_push_equals_the_pushed_manifest(
                 assert note.startswith("compressed layer sizes") and "uncompressed" not in note
                 # Compressed bytes on this store: the engine's own count adds up too.
                 assert snap.bytes_to_upload + snap.bytes_skipped == stated
+            # Its text changes with the stage: the longer one is not cut off on screen.
+            assert screen.query_one("#size-note").region.width >= len(note)
             if attempt != "first":
                 skipped = Phase.EXISTS if attempt == "repeat" else Phase.MOUNTED
                 assert {view.phase for view in snap.layers} == {skipped}

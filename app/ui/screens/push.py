@@ -212,6 +212,7 @@ class PushScreen(Screen[None]):
         self._outcome_drawn = threading.Event()  # set on the UI thread, waited for by a worker
         self._last_progress_at = 0.0
         self._layer_rows: dict[str, LayerRow] = {}
+        self._size_note = ""
         self._stall_timer: Timer | None = None
         # Registry tags the person agreed to move, each as `target@digest it held` (#18).
         self.confirmed_moves: set[str] = set()
@@ -444,6 +445,7 @@ class PushScreen(Screen[None]):
         self.query_one(ErrorPanel).show_error(None)
         self.query_one("#push-outcome", Static).update("")
         self.query_one("#size-note", Label).update("")
+        self._size_note = ""
         self._last_progress_at = time.monotonic()
         if self._stall_timer is None:
             self._stall_timer = self.set_interval(1.0, self._check_stall)
@@ -515,7 +517,10 @@ class PushScreen(Screen[None]):
         bar = self.query_one("#overall", ProgressBar)
         bar.update(total=total, progress=round(snap.fraction * total))
         self.query_one("#overall-label", Label).update(describe_overall(snap), layout=False)
-        self.query_one("#size-note", Label).update(describe_units(snap), layout=False)
+        note = describe_units(snap)
+        if note != self._size_note:  # rare, and its length changes: laid out again
+            self._size_note = note
+            self.query_one("#size-note", Label).update(note)
         rate = human_rate(snap.rate) if snap.rate else "-"
         self.query_one("#overall-stats", Label).update(
             f"elapsed {human_duration(snap.elapsed)} · {rate} · "

@@ -159,7 +159,7 @@ class ImageTable(ScrollView, can_focus=True):
         fixed = sum(c.width + GAP for _i, c in shown if not c.flexible)
         for _index, column in shown:
             if column.flexible:
-                natural = self._natural.get(column.key, column.width)
+                natural = self._natural[column.key]
                 column.width = max(FLEXIBLE_MIN, min(natural, available - fixed - GAP))
         self._shown = shown
         self._resize()
